@@ -1,0 +1,5 @@
+import sys
+
+from carestar.cli import main
+
+sys.exit(main())

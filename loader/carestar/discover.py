@@ -1,0 +1,139 @@
+"""Discover stage: list a landing root (local folder or s3://bucket/prefix).
+
+A file's version is its (uri, etag, size): S3's ETag, or the MD5 of a local
+file's content. Discovery lists everything and the ledger decides what is
+new; there is no time cursor (an S3 object's LastModified is when its upload
+started, so a cursor skips slow multipart uploads).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from carestar.contract import ENTITIES, FILE_SUFFIXES
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    uri: str
+    entity: str
+    etag: str
+    size: int
+    open: Callable[[], BinaryIO]
+
+    @property
+    def name(self) -> str:
+        return self.uri.rsplit("/", 1)[-1]
+
+
+@dataclass
+class Discovery:
+    files: list[SourceFile]
+    ignored: list[str]  # paths that are not landing files (wrong suffix or unknown entity)
+
+
+def _hidden(relative: str) -> bool:
+    """Marker and temporary files (`_SUCCESS`, `.part`) are passed over silently."""
+    return any(part.startswith(("_", ".")) for part in relative.split("/"))
+
+
+def _entity_of(relative: str) -> str | None:
+    parts = relative.split("/")
+    if len(parts) < 2 or not relative.lower().endswith(FILE_SUFFIXES):
+        return None
+    return parts[0] if parts[0] in ENTITIES else None
+
+
+def discover(root: str) -> Discovery:
+    if root.startswith("s3://"):
+        return _discover_s3(root)
+    return _discover_local(Path(root))
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _discover_local(root: Path) -> Discovery:
+    if not root.is_dir():
+        raise FileNotFoundError(f"landing root is not a folder: {root}")
+    files: list[SourceFile] = []
+    ignored: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for fname in sorted(filenames):
+            path = Path(dirpath) / fname
+            relative = path.relative_to(root).as_posix()
+            if _hidden(relative):
+                continue
+            entity = _entity_of(relative)
+            if entity is None:
+                ignored.append(relative)
+                continue
+            files.append(
+                SourceFile(
+                    uri="file://" + path.resolve().as_posix(),
+                    entity=entity,
+                    etag=_md5(path),
+                    size=path.stat().st_size,
+                    open=lambda p=path: p.open("rb"),
+                )
+            )
+    files.sort(key=lambda f: f.uri)
+    return Discovery(files, ignored)
+
+
+def s3_client():
+    """A boto3 S3 client; endpoint from AWS_ENDPOINT_URL, retries and timeouts from botocore."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 10, "mode": "adaptive"}, connect_timeout=10, read_timeout=60)
+    return boto3.client("s3", config=config)
+
+
+def _discover_s3(root: str) -> Discovery:
+    bucket, _, prefix = root[len("s3://"):].partition("/")
+    prefix = prefix.strip("/")
+    client = s3_client()
+    files: list[SourceFile] = []
+    ignored: list[str] = []
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=f"{prefix}/" if prefix else ""):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            relative = key[len(prefix) + 1:] if prefix else key
+            if _hidden(relative):
+                continue
+            entity = _entity_of(relative)
+            if entity is None:
+                ignored.append(relative)
+                continue
+            files.append(
+                SourceFile(
+                    uri=f"s3://{bucket}/{key}",
+                    entity=entity,
+                    etag=obj["ETag"].strip('"'),
+                    size=int(obj["Size"]),
+                    open=lambda k=key, e=obj["ETag"]: _open_s3(client, bucket, k, e),
+                )
+            )
+    files.sort(key=lambda f: f.uri)
+    return Discovery(files, ignored)
+
+
+def _open_s3(client, bucket: str, key: str, etag: str) -> BinaryIO:
+    # IfMatch pins the version listed: an object replaced since the listing
+    # fails here and is picked up, whole, by the next run.
+    body = client.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"]
+    return body  # a streaming body: read in chunks, never whole
+

@@ -1,0 +1,285 @@
+"""One loader run: discover -> (per file) read -> validate -> land -> ledger.
+
+Each file version commits atomically: its valid rows, its rejected-row
+records and its ledger row land in one transaction, or none of them do. A
+file version already in the ledger as landed or rejected is skipped, so a
+rerun after a crash lands each row exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tqdm import tqdm
+
+from carestar.contract import ENTITIES, Rule
+from carestar.discover import SourceFile, discover
+from carestar.land import DuckDBTarget
+from carestar.ledger import FileResult
+from carestar.read import FileError, FileShape, read_file
+from carestar.validate import validate_batch
+
+log = logging.getLogger("carestar.load")
+
+DEFAULT_MAX_REJECT_RATIO = 0.25
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_PARTIAL = 3
+
+
+class CountMismatch(Exception):
+    """The database does not hold what was counted: the file lands nothing."""
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    source: str
+    target: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    files: list[FileResult] = field(default_factory=list)
+    skipped: int = 0
+    ignored: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def count(self, state: str) -> int:
+        return sum(1 for f in self.files if f.state == state)
+
+    @property
+    def rows(self) -> tuple[int, int, int]:
+        return (
+            sum(f.rows_read for f in self.files),
+            sum(f.rows_landed for f in self.files),
+            sum(f.rows_rejected for f in self.files),
+        )
+
+    @property
+    def exit_code(self) -> int:
+        if self.count("failed"):
+            return EXIT_FAILED
+        if self.count("rejected") or any(f.rows_rejected for f in self.files):
+            return EXIT_PARTIAL
+        return EXIT_OK
+
+    @property
+    def status(self) -> str:
+        return {EXIT_OK: "succeeded", EXIT_PARTIAL: "partial", EXIT_FAILED: "failed"}[self.exit_code]
+
+    def rule_counts(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.rule_counts)
+            if f.error_code:
+                total[f.error_code] += 1
+        return dict(total)
+
+    def as_dict(self) -> dict:
+        read, landed, rejected = self.rows
+        seconds = ((self.finished_at or self.started_at) - self.started_at).total_seconds()
+        return {
+            "run_id": self.run_id,
+            "source": self.source,
+            "target": self.target,
+            "dry_run": self.dry_run,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": (self.finished_at or self.started_at).isoformat(),
+            "seconds": round(seconds, 3),
+            "files": {
+                "seen": len(self.files) + self.skipped,
+                "skipped_already_loaded": self.skipped,
+                "landed": self.count("landed"),
+                "rejected": self.count("rejected"),
+                "failed": self.count("failed"),
+                "ignored": len(self.ignored),
+            },
+            "rows": {
+                "read": read,
+                "landed": landed,
+                "rejected": rejected,
+                "per_second": round(read / seconds, 1) if seconds else None,
+            },
+            "rules": self.rule_counts(),
+            "per_file": [
+                {
+                    "load_id": f.load_id,
+                    "uri": f.source_uri,
+                    "entity": f.entity,
+                    "state": f.state,
+                    "rows_read": f.rows_read,
+                    "rows_landed": f.rows_landed,
+                    "rows_rejected": f.rows_rejected,
+                    "rules": f.rule_counts,
+                    "unknown_columns": f.unknown_columns,
+                    "error_code": f.error_code,
+                    "error": f.error_message,
+                    "superseded_load_id": f.superseded,
+                    "seconds": round(f.seconds, 3),
+                    "rows_per_second": round(f.rows_read / f.seconds, 1),
+                }
+                for f in self.files
+            ],
+        }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def load(
+    source: str,
+    target: DuckDBTarget,
+    *,
+    max_reject_ratio: float = DEFAULT_MAX_REJECT_RATIO,
+    dry_run: bool = False,
+    progress: bool | None = None,
+) -> RunReport:
+    """Land every new file version under `source` into `target`."""
+    report = RunReport(str(uuid.uuid4()), source, target.name, _now(), dry_run=dry_run)
+    target.ensure_schema()
+    found = discover(source)
+    report.ignored = found.ignored
+    for path in found.ignored:
+        log.warning("ignored %s: not <entity>/.../<file>.csv|.jsonl[.gz] of a known entity", path)
+    handled, landed = target.versions()
+    todo: list[SourceFile] = []
+    for f in found.files:
+        if (f.uri, f.etag, f.size) in handled:
+            report.skipped += 1
+        else:
+            todo.append(f)
+    if not dry_run:
+        _write_run(target, report)
+    total_bytes = sum(f.size for f in todo)
+    disable = None if progress is None else not progress  # None: a bar only on a terminal
+    with tqdm(total=total_bytes, unit="B", unit_scale=True, desc="loading", disable=disable) as bar:
+        for f in todo:
+            result = _load_file(target, report.run_id, f, landed.get(f.uri), max_reject_ratio, dry_run)
+            report.files.append(result)
+            bar.update(f.size)
+            bar.set_postfix(files=len(report.files), rows=report.rows[0])
+            log.info(
+                "%s %s: read %d, landed %d, rejected %d%s",
+                result.state, f.uri, result.rows_read, result.rows_landed, result.rows_rejected,
+                f" ({result.error_code})" if result.error_code else "",
+            )
+    report.finished_at = _now()
+    if not dry_run:
+        _write_run(target, report)
+    return report
+
+
+def _write_run(target: DuckDBTarget, report: RunReport) -> None:
+    read, landed, rejected = report.rows
+    target.write_run({
+        "run_id": report.run_id,
+        "source": report.source[:1024],
+        "target": report.target,
+        "status": "running" if report.finished_at is None else report.status,
+        "files_seen": len(report.files) + report.skipped,
+        "files_skipped": report.skipped,
+        "files_landed": report.count("landed"),
+        "files_rejected": report.count("rejected"),
+        "files_failed": report.count("failed"),
+        "rows_read": read,
+        "rows_landed": landed,
+        "rows_rejected": rejected,
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+    })
+
+
+def _load_file(
+    target: DuckDBTarget,
+    run_id: str,
+    f: SourceFile,
+    previous_load_id: int | None,
+    max_reject_ratio: float,
+    dry_run: bool,
+) -> FileResult:
+    entity = ENTITIES[f.entity]
+    started = _now()
+    target.begin()
+    load_id = target.next_load_id()
+    result = FileResult(load_id, run_id, f.entity, f.uri, f.etag, f.size, "landed", started, started)
+    shape = FileShape()
+    valid_total = 0
+    t0 = time.perf_counter()
+    try:
+        with f.open() as stream:
+            for batch in read_file(stream, f.name, entity, shape):
+                valid, _ = validate_batch(target.validation_connection, entity, batch.table)
+                valid_total += valid
+                target.land_valid(entity, load_id, f.uri, started)
+                target.land_value_rejects(entity, load_id, f.uri)
+                target.land_row_rejects(entity, load_id, f.uri, batch.rejects)
+        result.rows_read = shape.rows_read
+        result.unknown_columns = shape.unknown_columns
+        landed, rejected, rules = target.counts_in_database(entity, load_id)
+        result.rows_landed, result.rows_rejected, result.rule_counts = landed, rejected, rules
+        if landed != valid_total or landed + rejected != shape.rows_read:
+            raise CountMismatch(
+                f"read {shape.rows_read}, counted valid {valid_total}, database has landed {landed}"
+                f" and rejected {rejected}"
+            )
+        if shape.rows_read and rejected / shape.rows_read > max_reject_ratio:
+            top = ", ".join(f"{k} x{v}" for k, v in sorted(rules.items(), key=lambda kv: -kv[1])[:5])
+            raise FileError(
+                Rule.REJECT_RATIO,
+                f"{rejected} of {shape.rows_read} rows rejected, above {max_reject_ratio:.0%} ({top})",
+            )
+        if dry_run:
+            target.rollback()
+            result.finished_at = _now()
+            return result
+        if previous_load_id is not None:
+            target.supersede(entity, previous_load_id, load_id)
+            result.superseded = previous_load_id
+        result.finished_at = _now()
+        target.write_ledger(result)
+        target.commit()
+    except FileError as exc:
+        target.rollback()
+        result.state = "rejected"
+        result.error_code, result.error_message = exc.rule.value, exc.detail
+        _account_whole_file(result, shape)
+        _record_outcome(target, result, dry_run)
+        log.error("rejected %s: %s", f.uri, exc)
+    except Exception as exc:  # storage, database, count mismatch: retried next run
+        target.rollback()
+        result.state = "failed"
+        result.error_code = type(exc).__name__
+        result.error_message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        _account_whole_file(result, shape)
+        _record_outcome(target, result, dry_run)
+        log.error("failed %s: %s", f.uri, result.error_code)
+    result.finished_at = result.finished_at if result.finished_at > started else _now()
+    log.debug("%s took %.3fs", f.uri, time.perf_counter() - t0)
+    return result
+
+
+def _account_whole_file(result: FileResult, shape: FileShape) -> None:
+    """A refused file lands nothing: every row it had is counted as rejected."""
+    result.rows_read = shape.rows_read
+    result.rows_landed = 0
+    result.rows_rejected = shape.rows_read
+    result.unknown_columns = shape.unknown_columns
+
+
+def _record_outcome(target: DuckDBTarget, result: FileResult, dry_run: bool) -> None:
+    """Ledger row of a refused or failed version. An earlier landed version
+    of the same uri stays landed: a bad replacement never removes good rows."""
+    result.finished_at = _now()
+    if dry_run:
+        return
+    target.begin()
+    target.write_ledger(result)
+    target.commit()

@@ -1,0 +1,311 @@
+"""Read stage: a landing file's bytes -> batches of text columns.
+
+CSV goes through pyarrow's streaming reader (bulk, no Python loop per row);
+JSONL is parsed line by line (json has no bulk reader that keeps literals as
+text). Both yield Arrow tables whose columns are the contract's column names
+(text, as read) plus `_line`, and report row-structure rejects (ragged CSV
+rows, bad JSON lines) with their line numbers. Values are never logged.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from carestar.contract import Entity, Rule, normalize_header
+
+BATCH_ROWS = 200_000
+CSV_BLOCK_BYTES = 16 << 20
+
+
+class FileError(Exception):
+    """The whole file is rejected; nothing of it lands."""
+
+    def __init__(self, rule: Rule, detail: str) -> None:
+        super().__init__(f"{rule.value}: {detail}")
+        self.rule = rule
+        self.detail = detail
+
+
+@dataclass
+class RowReject:
+    line: int
+    column: str | None
+    rule: Rule
+
+
+@dataclass
+class Batch:
+    """Rows read from one file: text columns named as in the contract, plus `_line`."""
+
+    table: pa.Table
+    rejects: list[RowReject]
+
+
+@dataclass
+class FileShape:
+    """What reading learned about a file besides its rows."""
+
+    unknown_columns: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    bytes_read: int = 0
+    md5: str = ""
+
+
+class _Tap(io.RawIOBase):
+    """Pass-through reader that counts bytes and double quotes and hashes content.
+
+    An RFC 4180 file has an even number of quote characters; an odd count
+    means a quote was never closed, which pyarrow would otherwise accept by
+    swallowing the rest of the file into one field.
+    """
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self._inner = inner
+        self.bytes = 0
+        self.quotes = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        data = self._inner.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.bytes += n
+        self.quotes += data.count(b'"')
+        self._md5.update(data)
+        return n
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
+
+
+def file_format(name: str) -> tuple[str, bool]:
+    """('csv'|'jsonl', gzipped) from a file name."""
+    lower = name.lower()
+    gz = lower.endswith(".gz")
+    if gz:
+        lower = lower[:-3]
+    if lower.endswith(".csv"):
+        return "csv", gz
+    if lower.endswith(".jsonl"):
+        return "jsonl", gz
+    raise ValueError(f"not a landing file: {name}")
+
+
+def read_file(stream: BinaryIO, name: str, entity: Entity, shape: FileShape) -> Iterator[Batch]:
+    """Yield batches of one file. Raises FileError for whole-file problems."""
+    fmt, gz = file_format(name)
+    raw_tap = _Tap(stream)
+    source: BinaryIO = io.BufferedReader(raw_tap, buffer_size=1 << 20)
+    if gz:
+        source = gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[assignment]
+    text_tap = _Tap(source)
+    buffered = io.BufferedReader(text_tap, buffer_size=1 << 20)
+    try:
+        if fmt == "csv":
+            yield from _read_csv(buffered, entity, shape, text_tap)
+        else:
+            yield from _read_jsonl(buffered, entity, shape)
+        # Read any trailer so the hash and byte count cover the whole object.
+        while raw_tap.read(1 << 20):
+            pass
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise FileError(Rule.FILE_UNREADABLE, type(exc).__name__) from None
+    shape.bytes_read = raw_tap.bytes
+    shape.md5 = raw_tap.md5
+
+
+def _map_header(names: list[str], entity: Entity, shape: FileShape) -> list[str]:
+    """Contract names for header names; unknown columns get placeholder names."""
+    wanted = set(entity.column_names)
+    seen: set[str] = set()
+    out: list[str] = []
+    for i, raw in enumerate(names):
+        name = normalize_header(raw)
+        if name in seen:
+            raise FileError(Rule.HEADER_DUPLICATE, f"column {name!r} appears twice in the header")
+        seen.add(name)
+        if name in wanted:
+            out.append(name)
+        else:
+            if name:
+                shape.unknown_columns.append(name)
+            out.append(f"_unknown_{i}")
+    missing = [c for c in entity.required if c not in seen]
+    if missing:
+        raise FileError(Rule.HEADER_MISSING_REQUIRED, f"missing required column(s): {', '.join(missing)}")
+    return out
+
+
+def _read_csv(stream: BinaryIO, entity: Entity, shape: FileShape, tap: _Tap) -> Iterator[Batch]:
+    header_bytes = stream.readline()
+    if not header_bytes.strip(b"\r\n\xef\xbb\xbf \t"):
+        raise FileError(Rule.FILE_EMPTY, "no header line")
+    try:
+        header_text = header_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FileError(Rule.FILE_ENCODING, "header line is not UTF-8") from None
+    header = next(csv.reader([header_text]))
+    names = _map_header(header, entity, shape)
+    present = [n for n in names if not n.startswith("_unknown_")]
+
+    skipped: list[int] = []  # record numbers (header = 1) of ragged rows
+
+    def on_invalid(row) -> str:
+        skipped.append(int(row.number) if row.number is not None else -1)
+        return "skip"
+
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(
+                column_names=names, use_threads=False, block_size=CSV_BLOCK_BYTES
+            ),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                include_columns=present,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):  # header only
+            _check_quotes(tap)
+            return
+        raise _arrow_error(exc) from None
+
+    valid_so_far = 0
+    reported = 0
+    while True:
+        try:
+            record_batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as exc:
+            raise _arrow_error(exc) from None
+        n = record_batch.num_rows
+        # Line of each valid row: its ordinal plus the header, plus every ragged
+        # record before it (pyarrow reports those before yielding their batch).
+        thresholds = np.sort(np.asarray(skipped, dtype=np.int64)) - 2 - np.arange(len(skipped))
+        ordinals = np.arange(valid_so_far, valid_so_far + n, dtype=np.int64)
+        lines = ordinals + 2 + np.searchsorted(thresholds, ordinals, side="right")
+        valid_so_far += n
+        rejects = [RowReject(s, None, Rule.ROW_RAGGED) for s in skipped[reported:]]
+        reported = len(skipped)
+        table = pa.Table.from_batches([record_batch]).append_column("_line", pa.array(lines))
+        shape.rows_read += n + len(rejects)
+        yield Batch(table, rejects)
+    _check_quotes(tap)
+    if len(skipped) > reported:
+        rejects = [RowReject(s, None, Rule.ROW_RAGGED) for s in skipped[reported:]]
+        shape.rows_read += len(rejects)
+        yield Batch(_empty_table(present), rejects)
+
+
+def _check_quotes(tap: _Tap) -> None:
+    while tap.read(1 << 20):
+        pass
+    if tap.quotes % 2:
+        raise FileError(Rule.FILE_MALFORMED, "unbalanced double quote")
+
+
+def _arrow_error(exc: pa.ArrowInvalid) -> FileError:
+    text = str(exc)
+    if "UTF8" in text or "UTF-8" in text:
+        return FileError(Rule.FILE_ENCODING, "invalid UTF-8 data")
+    # Arrow's message may quote row content: keep only its first clause.
+    return FileError(Rule.FILE_MALFORMED, text.split(":")[0][:120])
+
+
+def _empty_table(columns: list[str]) -> pa.Table:
+    arrays = [pa.array([], pa.string()) for _ in columns] + [pa.array([], pa.int64())]
+    return pa.Table.from_arrays(arrays, names=[*columns, "_line"])
+
+
+def _json_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def _read_jsonl(stream: BinaryIO, entity: Entity, shape: FileShape) -> Iterator[Batch]:
+    wanted = entity.column_names
+    wanted_set = set(wanted)
+    unknown: set[str] = set()
+    seen_keys: set[str] = set()
+    columns: dict[str, list[str | None]] = {c: [] for c in wanted}
+    lines: list[int] = []
+    rejects: list[RowReject] = []
+
+    def flush() -> Batch:
+        table = pa.table(
+            {**{c: pa.array(columns[c], pa.string()) for c in wanted}, "_line": pa.array(lines, pa.int64())}
+        )
+        batch = Batch(table, list(rejects))
+        for c in wanted:
+            columns[c].clear()
+        lines.clear()
+        rejects.clear()
+        return batch
+
+    for lineno, raw in enumerate(stream, start=1):
+        try:
+            text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise FileError(Rule.FILE_ENCODING, f"line {lineno} is not UTF-8") from None
+        if not text.strip():
+            continue
+        shape.rows_read += 1
+        try:
+            obj = json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
+        except ValueError:
+            rejects.append(RowReject(lineno, None, Rule.JSON_INVALID))
+            continue
+        if not isinstance(obj, dict):
+            rejects.append(RowReject(lineno, None, Rule.JSON_NOT_OBJECT))
+            continue
+        row: dict[str, str | None] = {}
+        nested = False
+        for key, value in obj.items():
+            name = normalize_header(key)
+            if name not in wanted_set:
+                unknown.add(name)
+                continue
+            seen_keys.add(name)
+            if isinstance(value, (dict, list)):
+                rejects.append(RowReject(lineno, name, Rule.JSON_NESTED_VALUE))
+                nested = True
+                continue
+            row[name] = _json_text(value)
+        if nested:
+            continue
+        for c in wanted:
+            columns[c].append(row.get(c))
+        lines.append(lineno)
+        if len(lines) >= BATCH_ROWS:
+            yield flush()
+    if shape.rows_read and not seen_keys.issuperset(entity.required):
+        missing = sorted(set(entity.required) - seen_keys)
+        raise FileError(Rule.HEADER_MISSING_REQUIRED, f"no line has required key(s): {', '.join(missing)}")
+    shape.unknown_columns = sorted(unknown)
+    if lines or rejects:
+        yield flush()
