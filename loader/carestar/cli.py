@@ -15,8 +15,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from carestar.generate import generate
 
     counts = generate(
-        Path(args.out), args.encounters, seed=args.seed, bad_share=args.bad_share,
-        late_out=Path(args.late_out) if args.late_out else None, rows_per_file=args.rows_per_file,
+        Path(args.out),
+        args.encounters,
+        seed=args.seed,
+        bad_share=args.bad_share,
+        late_out=Path(args.late_out) if args.late_out else None,
+        rows_per_file=args.rows_per_file,
     )
     for entity, n in counts.items():
         print(f"{entity:<20} {n:>12,}")
@@ -31,6 +35,14 @@ def _cmd_seeds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_contract_docs(args: argparse.Namespace) -> int:
+    from carestar.contract_docs import render
+
+    Path(args.out).write_text(render(), encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def _cmd_load(args: argparse.Namespace) -> int:
     from carestar.land import open_target
     from carestar.pipeline import load
@@ -41,7 +53,10 @@ def _cmd_load(args: argparse.Namespace) -> int:
     target = open_target(args.target)
     try:
         report = load(
-            args.source, target, max_reject_ratio=args.max_reject_ratio, dry_run=args.dry_run,
+            args.source,
+            target,
+            max_reject_ratio=args.max_reject_ratio,
+            dry_run=args.dry_run,
             progress=False if args.no_progress else None,
         )
     finally:
@@ -88,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="seeds", help="seeds folder (default seeds)")
     s.set_defaults(func=_cmd_seeds)
 
+    cd = sub.add_parser("contract-docs", help="write docs/landing-contract.md from the contract module")
+    cd.add_argument("--out", default="docs/landing-contract.md")
+    cd.set_defaults(func=_cmd_contract_docs)
+
     ld = sub.add_parser(
         "load",
         help="validate and land every new file under SOURCE",
@@ -95,8 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ld.add_argument("source", help="landing root: a local folder or s3://bucket/prefix")
     ld.add_argument("--target", default="duckdb", choices=["duckdb"], help="warehouse (default duckdb)")
-    ld.add_argument("--max-reject-ratio", type=float, default=0.25,
-                    help="reject a whole file when more than this share of its rows is rejected (default 0.25)")
+    ld.add_argument(
+        "--max-reject-ratio",
+        type=float,
+        default=0.25,
+        help="reject a whole file when more than this share of its rows is rejected (default 0.25)",
+    )
     ld.add_argument("--dry-run", action="store_true", help="validate and report; land nothing")
     ld.add_argument("--report", help="write a JSON run report to this file")
     ld.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -8,10 +8,10 @@ the tests read it to know what to expect.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     ID = "id"
     TEXT = "text"
     DATE = "date"
@@ -113,86 +113,123 @@ def _bool(name: str, default: str | None = None) -> Column:
 UPDATED_AT = Column("updated_at", Kind.TIMESTAMP)
 
 GENDER = {
-    "m": "M", "f": "F", "u": "U", "o": "O",
-    "male": "M", "female": "F", "unknown": "U", "other": "O",
+    "m": "M",
+    "f": "F",
+    "u": "U",
+    "o": "O",
+    "male": "M",
+    "female": "F",
+    "unknown": "U",
+    "other": "O",
 }
 CLAIM_STATUS = {v: v for v in ("submitted", "pending", "paid", "partially_paid", "denied")}
 APPOINTMENT_STATUS = {v: v for v in ("scheduled", "completed", "missed", "cancelled")} | {
-    "no-show": "missed", "no_show": "missed", "noshow": "missed",
+    "no-show": "missed",
+    "no_show": "missed",
+    "noshow": "missed",
 }
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
-        Entity("patients", "patient_id", (
-            _id("patient_id", required=True),
-            _text("mrn", 20),
-            _text("first_name", 50),
-            _text("last_name", 50),
-            _date("date_of_birth", date_range=(DATE_OF_BIRTH_MIN, "today")),
-            _enum("gender", GENDER),
-            _bool("is_active", default="true"),
-            UPDATED_AT,
-        )),
-        Entity("providers", "provider_id", (
-            _id("provider_id", required=True),
-            _text("provider_name", 100),
-            _text("specialty", 50),
-            _text("license_number", 20),
-            _text("provider_group", 100),
-            _id("hospital_id"),
-            _bool("is_active"),
-            UPDATED_AT,
-        )),
-        Entity("hospitals", "hospital_id", (
-            _id("hospital_id", required=True),
-            _text("hospital_name", 100),
-            _text("state", 2, code_set="usps_state"),
-            _text("region", 50),
-            _text("facility_type", 50),
-            UPDATED_AT,
-        )),
-        Entity("diagnoses", "diagnosis_code", (
-            _text("diagnosis_code", 10, required=True),
-            _text("description", 200),
-            _text("category", 50),
-            UPDATED_AT,
-        )),
-        Entity("encounters", "encounter_id", (
-            _id("encounter_id", required=True),
-            _id("patient_id", required=True),
-            _id("provider_id", required=True),
-            _id("hospital_id", required=True),
-            _text("diagnosis_code", 10),
-            _date("encounter_date", required=True),
-            _money("billing_amount"),
-            Column("encounter_duration", Kind.INT, int_range=(0, 525_600)),
-            UPDATED_AT,
-        )),
-        Entity("claims", "claim_id", (
-            _id("claim_id", required=True),
-            _id("encounter_id"),
-            _id("patient_id", required=True),
-            _id("provider_id", required=True),
-            _text("payer", 50),
-            _date("submitted_date", required=True),
-            _date("adjudicated_date"),
-            _enum("claim_status", CLAIM_STATUS, required=True),
-            _text("denial_reason_code", 10),
-            _money("billed_amount", required=True),
-            _money("allowed_amount"),
-            _money("paid_amount"),
-            UPDATED_AT,
-        ), date_order=("adjudicated_date", "submitted_date")),
-        Entity("appointments", "appointment_id", (
-            _id("appointment_id", required=True),
-            _id("patient_id", required=True),
-            _id("provider_id", required=True),
-            _id("hospital_id"),
-            _date("appointment_date", required=True),
-            _enum("status", APPOINTMENT_STATUS, required=True),
-            UPDATED_AT,
-        )),
+        Entity(
+            "patients",
+            "patient_id",
+            (
+                _id("patient_id", required=True),
+                _text("mrn", 20),
+                _text("first_name", 50),
+                _text("last_name", 50),
+                _date("date_of_birth", date_range=(DATE_OF_BIRTH_MIN, "today")),
+                _enum("gender", GENDER),
+                _bool("is_active", default="true"),
+                UPDATED_AT,
+            ),
+        ),
+        Entity(
+            "providers",
+            "provider_id",
+            (
+                _id("provider_id", required=True),
+                _text("provider_name", 100),
+                _text("specialty", 50),
+                _text("license_number", 20),
+                _text("provider_group", 100),
+                _id("hospital_id"),
+                _bool("is_active"),
+                UPDATED_AT,
+            ),
+        ),
+        Entity(
+            "hospitals",
+            "hospital_id",
+            (
+                _id("hospital_id", required=True),
+                _text("hospital_name", 100),
+                _text("state", 2, code_set="usps_state"),
+                _text("region", 50),
+                _text("facility_type", 50),
+                UPDATED_AT,
+            ),
+        ),
+        Entity(
+            "diagnoses",
+            "diagnosis_code",
+            (
+                _text("diagnosis_code", 10, required=True),
+                _text("description", 200),
+                _text("category", 50),
+                UPDATED_AT,
+            ),
+        ),
+        Entity(
+            "encounters",
+            "encounter_id",
+            (
+                _id("encounter_id", required=True),
+                _id("patient_id", required=True),
+                _id("provider_id", required=True),
+                _id("hospital_id", required=True),
+                _text("diagnosis_code", 10),
+                _date("encounter_date", required=True),
+                _money("billing_amount"),
+                Column("encounter_duration", Kind.INT, int_range=(0, 525_600)),
+                UPDATED_AT,
+            ),
+        ),
+        Entity(
+            "claims",
+            "claim_id",
+            (
+                _id("claim_id", required=True),
+                _id("encounter_id"),
+                _id("patient_id", required=True),
+                _id("provider_id", required=True),
+                _text("payer", 50),
+                _date("submitted_date", required=True),
+                _date("adjudicated_date"),
+                _enum("claim_status", CLAIM_STATUS, required=True),
+                _text("denial_reason_code", 10),
+                _money("billed_amount", required=True),
+                _money("allowed_amount"),
+                _money("paid_amount"),
+                UPDATED_AT,
+            ),
+            date_order=("adjudicated_date", "submitted_date"),
+        ),
+        Entity(
+            "appointments",
+            "appointment_id",
+            (
+                _id("appointment_id", required=True),
+                _id("patient_id", required=True),
+                _id("provider_id", required=True),
+                _id("hospital_id"),
+                _date("appointment_date", required=True),
+                _enum("status", APPOINTMENT_STATUS, required=True),
+                UPDATED_AT,
+            ),
+        ),
     )
 }
 
@@ -200,17 +237,12 @@ ENTITIES: dict[str, Entity] = {
 # of each (territories belong to no Census region; they get "Territories").
 STATE_REGIONS: dict[str, str] = {
     **dict.fromkeys(("CT", "ME", "MA", "NH", "RI", "VT", "NJ", "NY", "PA"), "Northeast"),
+    **dict.fromkeys(("IL", "IN", "MI", "OH", "WI", "IA", "KS", "MN", "MO", "NE", "ND", "SD"), "Midwest"),
     **dict.fromkeys(
-        ("IL", "IN", "MI", "OH", "WI", "IA", "KS", "MN", "MO", "NE", "ND", "SD"), "Midwest"
-    ),
-    **dict.fromkeys(
-        ("DE", "DC", "FL", "GA", "MD", "NC", "SC", "VA", "WV", "AL", "KY", "MS", "TN",
-         "AR", "LA", "OK", "TX"),
+        ("DE", "DC", "FL", "GA", "MD", "NC", "SC", "VA", "WV", "AL", "KY", "MS", "TN", "AR", "LA", "OK", "TX"),
         "South",
     ),
-    **dict.fromkeys(
-        ("AZ", "CO", "ID", "MT", "NV", "NM", "UT", "WY", "AK", "CA", "HI", "OR", "WA"), "West"
-    ),
+    **dict.fromkeys(("AZ", "CO", "ID", "MT", "NV", "NM", "UT", "WY", "AK", "CA", "HI", "OR", "WA"), "West"),
     **dict.fromkeys(("AS", "GU", "MP", "PR", "VI", "UM"), "Territories"),
 }
 CODE_SETS: dict[str, tuple[str, ...]] = {"usps_state": tuple(sorted(STATE_REGIONS))}
@@ -218,7 +250,7 @@ CODE_SETS: dict[str, tuple[str, ...]] = {"usps_state": tuple(sorted(STATE_REGION
 FILE_SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
 
 
-class Rule(str, Enum):
+class Rule(StrEnum):
     """Why a row (or a whole file) was rejected. Codes are stable: reports and
     the LoadQuality mart group by them."""
 
@@ -282,8 +314,13 @@ RULE_DESCRIPTIONS: dict[Rule, str] = {
 
 ROW_STRUCTURE_RULES = (Rule.ROW_RAGGED, Rule.JSON_INVALID, Rule.JSON_NOT_OBJECT)
 FILE_RULES = (
-    Rule.FILE_EMPTY, Rule.FILE_ENCODING, Rule.FILE_MALFORMED, Rule.FILE_UNREADABLE,
-    Rule.HEADER_MISSING_REQUIRED, Rule.HEADER_DUPLICATE, Rule.REJECT_RATIO,
+    Rule.FILE_EMPTY,
+    Rule.FILE_ENCODING,
+    Rule.FILE_MALFORMED,
+    Rule.FILE_UNREADABLE,
+    Rule.HEADER_MISSING_REQUIRED,
+    Rule.HEADER_DUPLICATE,
+    Rule.REJECT_RATIO,
 )
 
 

@@ -102,7 +102,7 @@ def s3_client():
 
 
 def _discover_s3(root: str) -> Discovery:
-    bucket, _, prefix = root[len("s3://"):].partition("/")
+    bucket, _, prefix = root[len("s3://") :].partition("/")
     prefix = prefix.strip("/")
     client = s3_client()
     files: list[SourceFile] = []
@@ -111,7 +111,7 @@ def _discover_s3(root: str) -> Discovery:
     for page in paginator.paginate(Bucket=bucket, Prefix=f"{prefix}/" if prefix else ""):
         for obj in page.get("Contents", []):
             key = obj["Key"]
-            relative = key[len(prefix) + 1:] if prefix else key
+            relative = key[len(prefix) + 1 :] if prefix else key
             if _hidden(relative):
                 continue
             entity = _entity_of(relative)
@@ -136,4 +136,3 @@ def _open_s3(client, bucket: str, key: str, etag: str) -> BinaryIO:
     # fails here and is picked up, whole, by the next run.
     body = client.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"]
     return body  # a streaming body: read in chunks, never whole
-

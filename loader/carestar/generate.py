@@ -32,43 +32,64 @@ BATCH1_UPDATED = "2026-11-01T02:00:00Z"
 BATCH2_UPDATED = "2026-11-21T02:00:00Z"
 
 FIRST_NAMES = (
-    "James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara "
-    "Richard Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy "
-    "Matthew Betty Anthony Sandra Mark Margaret Donald Ashley Steven Kimberly Andrew Emily "
-    "Paul Donna Joshua Michelle Kenneth Carol Kevin Amanda Brian Melissa George Deborah "
-    "Timothy Stephanie Ronald Rebecca Jason Sharon Edward Laura Jeffrey Cynthia Ryan Dorothy "
-    "Jacob Amy Gary Kathleen Nicholas Angela Eric Shirley Jonathan Emma Stephen Brenda Larry "
-    "Pamela Justin Nicole Scott Anna Brandon Samantha Benjamin Katherine Samuel Christine "
-    "José Zoë Nguyễn Søren Aoife François Chloé Björn Mũi Anaïs"
+    "James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan "
+    "Joseph Jessica Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy Matthew Betty Anthony Sandra "
+    "Mark Margaret Donald Ashley Steven Kimberly Andrew Emily Paul Donna Joshua Michelle Kenneth Carol "
+    "Kevin Amanda Brian Melissa George Deborah Timothy Stephanie Ronald Rebecca Jason Sharon Edward Laura "
+    "Jeffrey Cynthia Ryan Dorothy Jacob Amy Gary Kathleen Nicholas Angela Eric Shirley Jonathan Emma "
+    "Stephen Brenda Larry Pamela Justin Nicole Scott Anna Brandon Samantha Benjamin Katherine Samuel "
+    "Christine José Zoë Nguyễn Søren Aoife François Chloé Björn Mũi Anaïs"
 ).split()
 LAST_NAMES = (
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
-    "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White "
-    "Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres "
-    "Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts "
-    "Gomez Phillips Evans Turner Diaz Parker Cruz Edwards Collins Reyes Stewart Morris Morales "
-    "Murphy Cook Rogers Gutierrez Ortiz Morgan Cooper Peterson Bailey Reed Kelly Howard Ramos "
-    "Kim Cox Ward Richardson Watson Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes "
-    "O'Brien D'Angelo Müller Øvergård Peña Łukasiewicz"
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez "
+    "Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark "
+    "Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams "
+    "Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Gomez Phillips Evans Turner Diaz Parker "
+    "Cruz Edwards Collins Reyes Stewart Morris Morales Murphy Cook Rogers Gutierrez Ortiz Morgan Cooper "
+    "Peterson Bailey Reed Kelly Howard Ramos Kim Cox Ward Richardson Watson Brooks Chavez Wood James "
+    "Bennett Gray Mendoza Ruiz Hughes O'Brien D'Angelo Müller Øvergård Peña Łukasiewicz"
 ).split()
 CITIES = (
-    "Springfield Riverside Fairview Franklin Greenville Madison Georgetown Salem Clinton "
-    "Arlington Ashland Burlington Manchester Milton Newport Oxford Dayton Lexington Auburn "
-    "Bristol Dover Hudson Kingston Lancaster Marion"
+    "Springfield Riverside Fairview Franklin Greenville Madison Georgetown Salem Clinton Arlington "
+    "Ashland Burlington Manchester Milton Newport Oxford Dayton Lexington Auburn Bristol Dover Hudson "
+    "Kingston Lancaster Marion"
 ).split()
+HOSPITAL_KINDS = ("General Hospital", "Medical Center", "Regional Hospital", "Community Hospital")
 FACILITY_TYPES = (
-    "Acute Care Hospital", "Critical Access Hospital", "Children's Hospital",
-    "Psychiatric Hospital", "Rehabilitation Hospital", "Ambulatory Surgery Center",
+    "Acute Care Hospital",
+    "Critical Access Hospital",
+    "Children's Hospital",
+    "Psychiatric Hospital",
+    "Rehabilitation Hospital",
+    "Ambulatory Surgery Center",
 )
 SPECIALTIES = (
-    "Family Medicine", "Internal Medicine", "Pediatrics", "Cardiology", "Orthopedic Surgery",
-    "Emergency Medicine", "Obstetrics and Gynecology", "Psychiatry", "Neurology", "Oncology",
-    "Dermatology", "Gastroenterology", "Pulmonology", "Endocrinology", "General Surgery",
+    "Family Medicine",
+    "Internal Medicine",
+    "Pediatrics",
+    "Cardiology",
+    "Orthopedic Surgery",
+    "Emergency Medicine",
+    "Obstetrics and Gynecology",
+    "Psychiatry",
+    "Neurology",
+    "Oncology",
+    "Dermatology",
+    "Gastroenterology",
+    "Pulmonology",
+    "Endocrinology",
+    "General Surgery",
 )
 PROVIDER_GROUPS = (
-    "Northeast Physicians Alliance", "Lakeshore Medical Group", "Sunbelt Health Partners",
-    "Pacific Care Associates", "Mountain West Clinicians", "Heartland Provider Network",
-    "Coastal Specialty Group", "Capital Area Physicians", "Prairie Medical Associates",
+    "Northeast Physicians Alliance",
+    "Lakeshore Medical Group",
+    "Sunbelt Health Partners",
+    "Pacific Care Associates",
+    "Mountain West Clinicians",
+    "Heartland Provider Network",
+    "Coastal Specialty Group",
+    "Capital Area Physicians",
+    "Prairie Medical Associates",
     "Bayview Health Group",
 )
 # One state per entry, cycling so that every Census region has hospitals.
@@ -77,8 +98,10 @@ PAYERS = ("Medicare", "Medicaid", "Blue Cross Blue Shield", "Aetna", "UnitedHeal
 CARC_CODES = ("CO-197", "CO-16", "CO-50", "CO-97", "PR-1", "CO-29", "CO-18", "CO-4", "CO-11", "197", "16", "CO-45")
 CLAIM_STATUSES = ("paid", "partially_paid", "denied", "pending", "submitted")
 CLAIM_STATUS_P = (0.70, 0.08, 0.11, 0.06, 0.05)
-LOCAL_CODES = (("LOC001", "Observation stay, no diagnosis recorded", "Local codes"),
-               ("LOC002", "Administrative visit", "Local codes"))
+LOCAL_CODES = (
+    ("LOC001", "Observation stay, no diagnosis recorded", "Local codes"),
+    ("LOC002", "Administrative visit", "Local codes"),
+)
 
 
 @dataclass
@@ -142,11 +165,14 @@ def bad_values(col: Column) -> list[str]:
 class _Writer:
     """Writes one entity's rows into numbered files, alternating CSV and JSONL."""
 
-    def __init__(self, root: Path, entity: str, batch: str, rows_per_file: int, gzip_every: int = 4) -> None:
+    def __init__(
+        self, root: Path, entity: str, batch: str, rows_per_file: int, expected_rows: int, gzip_every: int = 4
+    ) -> None:
         self.dir = root / entity / f"batch={batch}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.entity = entity
-        self.rows_per_file = rows_per_file
+        # at least two files (a CSV and a JSONL) for every entity
+        self.rows_per_file = max(1, min(rows_per_file, -(-expected_rows // 2)))
         self.gzip_every = gzip_every
         self.part = 0
         self.pending: list[pa.Table] = []
@@ -254,11 +280,26 @@ def generate(
     """Write a landing tree under `out` (and the later batch under `late_out`). Returns rows per entity."""
     sizes = Sizes.for_encounters(encounters)
     seeds = np.random.SeedSequence(seed).spawn(8)
-    rng = {name: np.random.default_rng(s) for name, s in zip(
-        ("hospitals", "providers", "patients", "diagnoses", "encounters", "claims", "appointments", "late"), seeds, strict=True)}
+    rng = {
+        name: np.random.default_rng(s)
+        for name, s in zip(
+            ("hospitals", "providers", "patients", "diagnoses", "encounters", "claims", "appointments", "late"),
+            seeds,
+            strict=True,
+        )
+    }
     per_file = max(1, min(rows_per_file, max(encounters // 4, 50)))
-    w1 = {e: _Writer(out, e, "001", per_file) for e in ENTITIES}
-    w2 = {e: _Writer(late_out, e, "002", per_file) for e in ENTITIES} if late_out else None
+    expected = {
+        "hospitals": sizes.hospitals,
+        "providers": sizes.providers,
+        "patients": sizes.patients,
+        "diagnoses": 4,
+        "encounters": encounters,
+        "claims": encounters,
+        "appointments": sizes.appointments,
+    }
+    w1 = {e: _Writer(out, e, "001", per_file, expected[e]) for e in ENTITIES}
+    w2 = {e: _Writer(late_out, e, "002", per_file, expected[e] // 50 + 2) for e in ENTITIES} if late_out else None
 
     # Members held back from batch one (named by its encounters, described only in batch two).
     def held_patient(idx: np.ndarray) -> np.ndarray:
@@ -275,10 +316,16 @@ def generate(
     regions[r.random(len(h)) < 0.3] = None  # left for the state->region seed
     hosp = {
         "hospital_id": np.array([f"HSP-{i + 1:04d}" for i in h], dtype=object),
-        "hospital_name": np.array([f"{CITIES[i % len(CITIES)]} {('General Hospital', 'Medical Center', 'Regional Hospital', 'Community Hospital')[i % 4]}" for i in h], dtype=object),
+        "hospital_name": np.array(
+            [f"{CITIES[i % len(CITIES)]} {HOSPITAL_KINDS[i % len(HOSPITAL_KINDS)]}" for i in h],
+            dtype=object,
+        ),
         "state": states,
         "region": regions,
-        "facility_type": np.array([FACILITY_TYPES[i] for i in r.choice(len(FACILITY_TYPES), len(h), p=(.6, .1, .08, .07, .07, .08))], dtype=object),
+        "facility_type": np.array(
+            [FACILITY_TYPES[i] for i in r.choice(len(FACILITY_TYPES), len(h), p=(0.6, 0.1, 0.08, 0.07, 0.07, 0.08))],
+            dtype=object,
+        ),
         "updated_at": np.full(len(h), BATCH1_UPDATED, dtype=object),
     }
     _corrupt(r, hosp, "hospitals", bad_share)
@@ -295,12 +342,21 @@ def generate(
     prov_hosp = r.integers(0, sizes.hospitals, len(p))
     prov = {
         "provider_id": np.array([f"PRV-{i + 1:06d}" for i in p], dtype=object),
-        "provider_name": np.array([f"{FIRST_NAMES[a]} {LAST_NAMES[b]}, MD" for a, b in zip(first, last, strict=True)], dtype=object),
+        "provider_name": np.array(
+            [f"{FIRST_NAMES[a]} {LAST_NAMES[b]}, MD" for a, b in zip(first, last, strict=True)], dtype=object
+        ),
         "specialty": np.array([SPECIALTIES[i] for i in r.integers(0, len(SPECIALTIES), len(p))], dtype=object),
-        "license_number": np.array([f"{states[hh]}{n:07d}" for hh, n in zip(prov_hosp, r.integers(0, 10**7, len(p)), strict=True)], dtype=object),
-        "provider_group": np.array([PROVIDER_GROUPS[i] for i in (prov_hosp + r.integers(0, 2, len(p))) % len(PROVIDER_GROUPS)], dtype=object),
+        "license_number": np.array(
+            [f"{states[hh]}{n:07d}" for hh, n in zip(prov_hosp, r.integers(0, 10**7, len(p)), strict=True)],
+            dtype=object,
+        ),
+        "provider_group": np.array(
+            [PROVIDER_GROUPS[i] for i in (prov_hosp + r.integers(0, 2, len(p))) % len(PROVIDER_GROUPS)], dtype=object
+        ),
         "hospital_id": np.array([f"HSP-{i + 1:04d}" for i in prov_hosp], dtype=object),
-        "is_active": np.where(r.random(len(p)) < 0.95, "true", np.where(r.random(len(p)) < 0.5, "N", "false")).astype(object),
+        "is_active": np.where(r.random(len(p)) < 0.95, "true", np.where(r.random(len(p)) < 0.5, "N", "false")).astype(
+            object
+        ),
         "updated_at": np.full(len(p), BATCH1_UPDATED, dtype=object),
     }
     _corrupt(r, prov, "providers", bad_share)
@@ -315,7 +371,9 @@ def generate(
         idx = np.arange(start, min(start + CHUNK, sizes.patients))
         n = len(idx)
         dob_days = r.integers(-88 * 365, 1 * 365, n)  # 1935 .. 2023
-        gender = r.choice(np.array(["M", "F", "U", "O", "male", "Female"], dtype=object), n, p=(.46, .46, .03, .01, .02, .02))
+        gender = r.choice(
+            np.array(["M", "F", "U", "O", "male", "Female"], dtype=object), n, p=(0.46, 0.46, 0.03, 0.01, 0.02, 0.02)
+        )
         pats = {
             "patient_id": np.array([f"PAT-{i + 1:08d}" for i in idx], dtype=object),
             "mrn": np.array([f"MRN{m:09d}" for m in r.integers(0, 10**9, n)], dtype=object),
@@ -341,18 +399,25 @@ def generate(
     pool = diagnosis_pool()
     diag = {
         "diagnosis_code": np.array([c for c, _, _ in LOCAL_CODES] + ["I10", "E11.9"], dtype=object),
-        "description": np.array([d for _, d, _ in LOCAL_CODES] + ["Hypertension (essential)", "Type 2 diabetes without complications"], dtype=object),
+        "description": np.array(
+            [d for _, d, _ in LOCAL_CODES] + ["Hypertension (essential)", "Type 2 diabetes without complications"],
+            dtype=object,
+        ),
         "category": np.array([k for _, _, k in LOCAL_CODES] + [None, None], dtype=object),
         "updated_at": np.full(4, BATCH1_UPDATED, dtype=object),
     }
     w1["diagnoses"].add(_table(diag))
     if w2:
-        w2["diagnoses"].add(_table({
-            "diagnosis_code": np.array(["LOC003"], dtype=object),
-            "description": np.array(["Telehealth follow-up"], dtype=object),
-            "category": np.array(["Local codes"], dtype=object),
-            "updated_at": np.array([BATCH2_UPDATED], dtype=object),
-        }))
+        w2["diagnoses"].add(
+            _table(
+                {
+                    "diagnosis_code": np.array(["LOC003"], dtype=object),
+                    "description": np.array(["Telehealth follow-up"], dtype=object),
+                    "category": np.array(["Local codes"], dtype=object),
+                    "updated_at": np.array([BATCH2_UPDATED], dtype=object),
+                }
+            )
+        )
 
     # -- encounters and their claims (streamed together)
     r, rc = rng["encounters"], rng["claims"]
@@ -400,7 +465,9 @@ def generate(
         off = rc.random(m) < 0.02
         billed[off] = np.round(billed[off] * rc.uniform(1.1, 1.5, int(off.sum())), 2)
         allowed = np.round(billed * rc.uniform(0.5, 0.9, m), 2)
-        paid = np.where(status == "paid", allowed, np.where(status == "partially_paid", np.round(allowed * 0.5, 2), 0.0))
+        paid = np.where(
+            status == "paid", allowed, np.where(status == "partially_paid", np.round(allowed * 0.5, 2), 0.0)
+        )
         claim_ids = np.array([f"CLM-{claim_seq + k + 1:010d}" for k in range(m)], dtype=object)
         claim_seq += m
         enc_ids = enc["encounter_id"][ci].copy()
@@ -414,7 +481,9 @@ def generate(
             "submitted_date": _fmt_dates(submitted).astype(object),
             "adjudicated_date": np.where(open_claim, None, _fmt_dates(adjudicated).astype(object)),
             "claim_status": status,
-            "denial_reason_code": np.where(status == "denied", np.array(CARC_CODES, dtype=object)[rc.integers(0, len(CARC_CODES), m)], None),
+            "denial_reason_code": np.where(
+                status == "denied", np.array(CARC_CODES, dtype=object)[rc.integers(0, len(CARC_CODES), m)], None
+            ),
             "billed_amount": _fmt_money(billed).astype(object),
             "allowed_amount": np.where(open_claim, None, _fmt_money(allowed).astype(object)),
             "paid_amount": np.where(open_claim, None, _fmt_money(paid).astype(object)),
@@ -446,17 +515,23 @@ def generate(
         days = rl.integers(0, 700, late_n)
         prov_i = rl.integers(0, sizes.providers, late_n)
         diag_i = rl.choice(len(pool), late_n, p=weights)
-        w2["encounters"].add(_table({
-            "encounter_id": np.array([f"ENC-L{i + 1:09d}" for i in range(late_n)], dtype=object),
-            "patient_id": np.array([f"PAT-{i + 1:08d}" for i in rl.integers(0, sizes.patients, late_n)], dtype=object),
-            "provider_id": prov["provider_id"][prov_i],
-            "hospital_id": hosp["hospital_id"][prov_hosp[prov_i]],
-            "diagnosis_code": pool_arr[diag_i],
-            "encounter_date": _fmt_dates(days).astype(object),
-            "billing_amount": _fmt_money(np.round(base_cost[diag_i], 2)).astype(object),
-            "encounter_duration": rl.integers(10, 480, late_n).astype(str).astype(object),
-            "updated_at": np.full(late_n, BATCH2_UPDATED, dtype=object),
-        }))
+        w2["encounters"].add(
+            _table(
+                {
+                    "encounter_id": np.array([f"ENC-L{i + 1:09d}" for i in range(late_n)], dtype=object),
+                    "patient_id": np.array(
+                        [f"PAT-{i + 1:08d}" for i in rl.integers(0, sizes.patients, late_n)], dtype=object
+                    ),
+                    "provider_id": prov["provider_id"][prov_i],
+                    "hospital_id": hosp["hospital_id"][prov_hosp[prov_i]],
+                    "diagnosis_code": pool_arr[diag_i],
+                    "encounter_date": _fmt_dates(days).astype(object),
+                    "billing_amount": _fmt_money(np.round(base_cost[diag_i], 2)).astype(object),
+                    "encounter_duration": rl.integers(10, 480, late_n).astype(str).astype(object),
+                    "updated_at": np.full(late_n, BATCH2_UPDATED, dtype=object),
+                }
+            )
+        )
 
     # -- appointments
     r = rng["appointments"]
@@ -466,7 +541,11 @@ def generate(
         n = len(idx)
         days = r.integers(0, (today - SPAN_START).days + 40, n)
         past = days < (today - SPAN_START).days
-        past_status = r.choice(np.array(["completed", "missed", "cancelled", "no-show", "No_Show"], dtype=object), n, p=(.80, .07, .10, .02, .01))
+        past_status = r.choice(
+            np.array(["completed", "missed", "cancelled", "no-show", "No_Show"], dtype=object),
+            n,
+            p=(0.80, 0.07, 0.10, 0.02, 0.01),
+        )
         prov_i = r.integers(0, sizes.providers, n)
         apt = {
             "appointment_id": np.array([f"APT-{i + 1:010d}" for i in idx], dtype=object),
@@ -485,5 +564,7 @@ def generate(
         for e, w in writers.items():
             w.close()
             counts[f"{tag}{e}"] = w.written
-    (out / "_generated.json").write_text(json.dumps({"seed": seed, "encounters": encounters, "bad_share": bad_share, "rows": counts}, indent=2))
+    (out / "_generated.json").write_text(
+        json.dumps({"seed": seed, "encounters": encounters, "bad_share": bad_share, "rows": counts}, indent=2)
+    )
     return counts

@@ -103,11 +103,13 @@ class DuckDBTarget:
     def land_row_rejects(self, entity: Entity, load_id: int, uri: str, rejects: list[RowReject]) -> None:
         if not rejects:
             return
-        table = pa.table({
-            "line": pa.array([r.line for r in rejects], pa.int64()),
-            "column_name": pa.array([r.column for r in rejects], pa.string()),
-            "rule": pa.array([r.rule.value for r in rejects], pa.string()),
-        })
+        table = pa.table(
+            {
+                "line": pa.array([r.line for r in rejects], pa.int64()),
+                "column_name": pa.array([r.column for r in rejects], pa.string()),
+                "rule": pa.array([r.rule.value for r in rejects], pa.string()),
+            }
+        )
         self.con.register("_carestar_row_rejects", table)
         try:
             self.con.execute(

@@ -118,10 +118,22 @@ class FileResult:
 
     def ledger_values(self) -> tuple:
         return (
-            self.load_id, self.run_id, self.entity, self.source_uri, self.etag, self.size_bytes,
-            self.state, self.rows_read, self.rows_landed, self.rows_rejected,
-            ",".join(self.unknown_columns)[:1024] or None, self.error_code,
-            (self.error_message or "")[:1024] or None, None, self.started_at, self.finished_at,
+            self.load_id,
+            self.run_id,
+            self.entity,
+            self.source_uri,
+            self.etag,
+            self.size_bytes,
+            self.state,
+            self.rows_read,
+            self.rows_landed,
+            self.rows_rejected,
+            ",".join(self.unknown_columns)[:1024] or None,
+            self.error_code,
+            (self.error_message or "")[:1024] or None,
+            None,
+            self.started_at,
+            self.finished_at,
         )
 
     @property

@@ -168,7 +168,11 @@ def load(
             bar.set_postfix(files=len(report.files), rows=report.rows[0])
             log.info(
                 "%s %s: read %d, landed %d, rejected %d%s",
-                result.state, f.uri, result.rows_read, result.rows_landed, result.rows_rejected,
+                result.state,
+                f.uri,
+                result.rows_read,
+                result.rows_landed,
+                result.rows_rejected,
                 f" ({result.error_code})" if result.error_code else "",
             )
     report.finished_at = _now()
@@ -179,22 +183,24 @@ def load(
 
 def _write_run(target: DuckDBTarget, report: RunReport) -> None:
     read, landed, rejected = report.rows
-    target.write_run({
-        "run_id": report.run_id,
-        "source": report.source[:1024],
-        "target": report.target,
-        "status": "running" if report.finished_at is None else report.status,
-        "files_seen": len(report.files) + report.skipped,
-        "files_skipped": report.skipped,
-        "files_landed": report.count("landed"),
-        "files_rejected": report.count("rejected"),
-        "files_failed": report.count("failed"),
-        "rows_read": read,
-        "rows_landed": landed,
-        "rows_rejected": rejected,
-        "started_at": report.started_at,
-        "finished_at": report.finished_at,
-    })
+    target.write_run(
+        {
+            "run_id": report.run_id,
+            "source": report.source[:1024],
+            "target": report.target,
+            "status": "running" if report.finished_at is None else report.status,
+            "files_seen": len(report.files) + report.skipped,
+            "files_skipped": report.skipped,
+            "files_landed": report.count("landed"),
+            "files_rejected": report.count("rejected"),
+            "files_failed": report.count("failed"),
+            "rows_read": read,
+            "rows_landed": landed,
+            "rows_rejected": rejected,
+            "started_at": report.started_at,
+            "finished_at": report.finished_at,
+        }
+    )
 
 
 def _load_file(

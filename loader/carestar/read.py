@@ -163,18 +163,17 @@ def _read_csv(stream: BinaryIO, entity: Entity, shape: FileShape, tap: _Tap) -> 
     names = _map_header(header, entity, shape)
     present = [n for n in names if not n.startswith("_unknown_")]
 
-    skipped: list[int] = []  # record numbers (header = 1) of ragged rows
+    skipped: list[int] = []  # lines (header = 1) of ragged records
 
     def on_invalid(row) -> str:
-        skipped.append(int(row.number) if row.number is not None else -1)
+        # pyarrow counts records from the first one it reads: the line after the header
+        skipped.append(int(row.number) + 1 if row.number is not None else -1)
         return "skip"
 
     try:
         reader = pacsv.open_csv(
             stream,
-            read_options=pacsv.ReadOptions(
-                column_names=names, use_threads=False, block_size=CSV_BLOCK_BYTES
-            ),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},

@@ -61,7 +61,9 @@ def icd10cm_rows() -> list[tuple[str, str, str, str]]:
         if cm.is_chapter_or_block(code):
             continue
         chapter = cm.get_ancestors(code)[-1]
-        rows.append((code, fit(cm.get_description(code)), CHAPTER_SHORT_NAMES[chapter], "1" if cm.is_leaf(code) else "0"))
+        rows.append(
+            (code, fit(cm.get_description(code)), CHAPTER_SHORT_NAMES[chapter], "1" if cm.is_leaf(code) else "0")
+        )
     return rows
 
 

@@ -101,22 +101,29 @@ def column_sql(col: Column, present: set[str]) -> tuple[str, list[tuple[str, Rul
     elif col.kind is Kind.MONEY:
         typed = f"try_cast({v} as decimal(10, 2))"
         checks.append((f"not regexp_full_match({v}, {_lit(_MONEY)})", Rule.MONEY_INVALID))
-        checks.append((
-            f"regexp_full_match({v}, {_lit(_MONEY)}) and coalesce(abs(try_cast({v} as decimal(38, 2)))"
-            f" > {MONEY_MAX_ABS}, true)",
-            Rule.MONEY_OUT_OF_RANGE,
-        ))
+        checks.append(
+            (
+                f"regexp_full_match({v}, {_lit(_MONEY)}) and coalesce(abs(try_cast({v} as decimal(38, 2)))"
+                f" > {MONEY_MAX_ABS}, true)",
+                Rule.MONEY_OUT_OF_RANGE,
+            )
+        )
     elif col.kind is Kind.INT:
         low, high = col.int_range or (-(2**31), 2**31 - 1)
         typed = f"try_cast({v} as integer)"
         checks.append((f"not regexp_full_match({v}, {_lit(_INT)})", Rule.INT_INVALID))
-        checks.append((
-            f"regexp_full_match({v}, {_lit(_INT)}) and coalesce(try_cast({v} as hugeint)"
-            f" not between {low} and {high}, true)",
-            Rule.INT_OUT_OF_RANGE,
-        ))
+        checks.append(
+            (
+                f"regexp_full_match({v}, {_lit(_INT)}) and coalesce(try_cast({v} as hugeint)"
+                f" not between {low} and {high}, true)",
+                Rule.INT_OUT_OF_RANGE,
+            )
+        )
     elif col.kind is Kind.BOOL:
-        typed = f"case when lower({v}) in ({_in_list(BOOL_TRUE)}) then true when lower({v}) in ({_in_list(BOOL_FALSE)}) then false end"
+        typed = (
+            f"case when lower({v}) in ({_in_list(BOOL_TRUE)}) then true"
+            f" when lower({v}) in ({_in_list(BOOL_FALSE)}) then false end"
+        )
         checks.append((f"lower({v}) not in ({_in_list(BOOL_TRUE + BOOL_FALSE)})", Rule.BOOL_INVALID))
         if col.default is not None:
             typed = f"coalesce({typed}, {col.default})"
@@ -146,9 +153,7 @@ def validation_sql(entity: Entity, source: str, present: set[str]) -> str:
         later, earlier = entity.date_order
         later_t, _ = column_sql(entity.column(later), present)
         earlier_t, _ = column_sql(entity.column(earlier), present)
-        error_items.append(
-            f"case when {later_t} < {earlier_t} then {_lit(later + ':' + Rule.DATE_ORDER.value)} end"
-        )
+        error_items.append(f"case when {later_t} < {earlier_t} then {_lit(later + ':' + Rule.DATE_ORDER.value)} end")
     return f"""
 select
     {", ".join(typed_cols)},

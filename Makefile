@@ -1,0 +1,67 @@
+# carestar: `make demo` and `make test` do their own set-up on a fresh machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export CARESTAR_DUCKDB_PATH ?= warehouse/carestar.duckdb
+
+DEMO_DIR := .carestar/demo
+DEMO_ENCOUNTERS ?= 30000
+
+.PHONY: help setup demo test lint pytest dbt-test sqlfluff seeds bench clean
+
+help:
+	@echo "make demo   set up, generate sample data, load it, build the warehouse, print a summary"
+	@echo "make test   set up and run every test (ruff, pytest, dbt build, sqlfluff)"
+	@echo "make bench  benchmarks (writes bench/results/)"
+	@echo "make seeds  rewrite the seeds made from kept libraries"
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[postgres,sqlserver,dbt,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+seeds: setup
+	$(BIN)/carestar seeds --out seeds
+
+demo: setup
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	rm -f $(CARESTAR_DUCKDB_PATH)
+	$(BIN)/carestar generate --out $(DEMO_DIR)/landing --late-out $(DEMO_DIR)/landing-late \
+		--encounters $(DEMO_ENCOUNTERS) --bad-share 0.02
+	$(BIN)/carestar load $(DEMO_DIR)/landing --report $(DEMO_DIR)/load-report.json || [ $$? -eq 3 ]
+	$(BIN)/dbt build --quiet
+	@echo "--- a later batch arrives: corrections, old dates, members named earlier ---"
+	$(BIN)/carestar load $(DEMO_DIR)/landing-late || [ $$? -eq 3 ]
+	$(BIN)/dbt build --quiet
+	$(BIN)/carestar summary
+
+lint: setup
+	$(BIN)/ruff check loader
+	$(BIN)/ruff format --check loader
+
+pytest: setup
+	$(BIN)/pytest -q
+
+dbt-test: setup
+	bash scripts/dbt-duckdb-check.sh
+
+sqlfluff: setup
+	$(BIN)/sqlfluff lint models macros tests analyses
+
+test: lint pytest dbt-test sqlfluff
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .carestar warehouse target logs

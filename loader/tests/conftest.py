@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from carestar.generate import generate
+from carestar.land import DuckDBTarget
+from carestar.pipeline import load
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def target(tmp_path: Path):
+    t = DuckDBTarget(str(tmp_path / "w.duckdb"))
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def run_load(target: DuckDBTarget):
+    """Load a folder into the test warehouse (no progress bar)."""
+
+    def _run(root: Path, **kwargs):
+        kwargs.setdefault("progress", False)
+        return load(str(root), target, **kwargs)
+
+    return _run
+
+
+def write(root: Path, relative: str, content: str | bytes) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_tree(tmp_path_factory) -> tuple[Path, Path]:
+    """A small generated landing tree with bad rows, and its later batch."""
+    base = tmp_path_factory.mktemp("landing")
+    generate(base / "batch1", 4000, seed=7, bad_share=0.03, late_out=base / "batch2", rows_per_file=900)
+    return base / "batch1", base / "batch2"
+
+
+def dbt(*args: str, db: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DBT_PROFILES_DIR": str(REPO / "profiles"), "CARESTAR_DUCKDB_PATH": str(db)}
+    exe = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
+    proc = subprocess.run(
+        [
+            exe,
+            *args,
+            "--project-dir",
+            str(REPO),
+            "--target-path",
+            str(db.parent / "target"),
+            "--log-path",
+            str(db.parent / "logs"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory, sample_tree) -> Path:
+    """Batch one loaded and built with dbt on a fresh DuckDB file."""
+    db = tmp_path_factory.mktemp("warehouse") / "carestar.duckdb"
+    t = DuckDBTarget(str(db))
+    try:
+        load(str(sample_tree[0]), t, progress=False)
+    finally:
+        t.close()
+    dbt("build", db=db)
+    return db
+
+
+def query(db: Path, sql: str, params=None) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

@@ -1,0 +1,141 @@
+"""Exactly-once landing: reruns, changed files, refused files, dry runs, the ledger's equality."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import write
+
+from carestar.cli import main
+from carestar.pipeline import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
+
+HEADER = "patient_id,first_name,date_of_birth"
+
+
+def _snapshot(target) -> dict[str, list]:
+    tables = ["patients", "encounters", "claims", "rejected_rows"]
+    snap = {t: sorted(map(str, target.con.execute(f"select * from raw.{t}").fetchall())) for t in tables}
+    snap["ledger"] = sorted(
+        map(
+            str,
+            target.con.execute(
+                "select load_id, source_uri, etag, state, rows_read, rows_landed, rows_rejected from raw.load_ledger"
+            ).fetchall(),
+        )
+    )
+    return snap
+
+
+def test_loading_the_same_folder_twice_changes_nothing(sample_tree, run_load, target):
+    first = run_load(sample_tree[0])
+    assert first.count("landed") == len(first.files) > 10
+    before = _snapshot(target)
+    second = run_load(sample_tree[0])
+    assert second.files == [] and second.skipped == len(first.files)
+    assert _snapshot(target) == before
+
+
+def test_every_ledger_row_balances_against_the_database(sample_tree, run_load, target):
+    run_load(sample_tree[0])
+    rows = target.con.execute(
+        "select load_id, entity, rows_read, rows_landed, rows_rejected from raw.load_ledger where state = 'landed'"
+    ).fetchall()
+    assert rows
+    for load_id, entity, read, landed, rejected in rows:
+        assert read == landed + rejected
+        in_raw = target.con.execute(f"select count(*) from raw.{entity} where _load_id = ?", [load_id]).fetchall()[0][0]
+        lines = target.con.execute(
+            "select count(distinct line) from raw.rejected_rows where load_id = ?", [load_id]
+        ).fetchall()[0][0]
+        assert (in_raw, lines) == (landed, rejected)
+    # the generator's bad rows were rejected, not dropped
+    assert sum(r[4] for r in rows) > 0
+
+
+def test_a_changed_file_supersedes_its_earlier_version(tmp_path, run_load, target):
+    root = tmp_path / "land"
+    write(root, "patients/p.csv", f"{HEADER}\nP1,Ann,1980-01-01\nP2,Bob,1970-01-01\n")
+    run_load(root)
+    write(root, "patients/p.csv", f"{HEADER}\nP1,Anna,1980-01-01\n")
+    report = run_load(root)
+    (result,) = report.files
+    assert result.state == "landed" and result.superseded is not None
+    assert target.con.execute("select patient_id, first_name from raw.patients").fetchall() == [("P1", "Anna")]
+    states = target.con.execute("select state, superseded_by from raw.load_ledger order by load_id").fetchall()
+    assert states == [("superseded", result.load_id), ("landed", None)]
+
+
+def test_a_refused_replacement_keeps_the_good_version(tmp_path, run_load, target):
+    root = tmp_path / "land"
+    write(root, "patients/p.csv", f"{HEADER}\nP1,Ann,1980-01-01\n")
+    run_load(root)
+    write(root, "patients/p.csv", "first_name\nAnn\n")  # required column gone
+    (result,) = run_load(root).files
+    assert result.state == "rejected" and result.error_code == "header_missing_required"
+    assert target.con.execute("select count(*) from raw.patients").fetchall() == [(1,)]
+    assert run_load(root).files == []  # the refused version is not retried until it changes
+
+
+def test_reject_ratio_refuses_the_whole_file(tmp_path, run_load, target):
+    root = tmp_path / "land"
+    write(root, "patients/p.csv", f"{HEADER}\nP1,Ann,1980-01-01\nP2,Bob,08/01/1980\nP3,Cy,1980-02-30\n")
+    (result,) = run_load(root, max_reject_ratio=0.5).files
+    assert result.state == "rejected" and result.error_code == "reject_ratio_exceeded"
+    assert (result.rows_read, result.rows_landed, result.rows_rejected) == (3, 0, 3)
+    assert "date_invalid x2" in result.error_message
+    assert target.con.execute("select count(*) from raw.patients").fetchall() == [(0,)]
+
+
+def test_dry_run_lands_nothing(sample_tree, run_load, target):
+    report = run_load(sample_tree[0], dry_run=True)
+    assert report.rows[0] > 0 and report.rows[1] > 0
+    for table in ("patients", "encounters", "load_ledger", "rejected_rows", "load_runs"):
+        assert target.con.execute(f"select count(*) from raw.{table}").fetchall() == [(0,)]
+
+
+def test_marker_and_foreign_files_are_passed_over(tmp_path, run_load):
+    root = tmp_path / "land"
+    write(root, "_SUCCESS", "")
+    write(root, "patients/.p.csv.part", "x")
+    write(root, "patients/notes.txt", "x")
+    write(root, "widgets/w.csv", "a\n1\n")
+    write(root, "patients/p.csv", f"{HEADER}\nP1,Ann,1980-01-01\n")
+    report = run_load(root)
+    assert [f.entity for f in report.files] == ["patients"]
+    assert sorted(report.ignored) == ["patients/notes.txt", "widgets/w.csv"]
+
+
+def test_cli_exit_codes_and_report(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARESTAR_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    root = tmp_path / "land"
+    write(root, "patients/p.csv", f"{HEADER}\nP1,Ann,1980-01-01\n")
+    assert main(["load", str(root), "--no-progress", "--report", str(tmp_path / "r.json")]) == EXIT_OK
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["rows"] == {"read": 1, "landed": 1, "rejected": 0, "per_second": report["rows"]["per_second"]}
+    write(root, "patients/q.csv", f"{HEADER}\nP2,Bob,1980-02-30\nP3,Cy,1980-01-01\n")
+    assert main(["load", str(root), "--no-progress", "--max-reject-ratio", "0.9"]) == EXIT_PARTIAL
+    assert main(["load", str(root), "--no-progress", "--max-reject-ratio", "2"]) == 2
+    runs = (
+        __import__("duckdb")
+        .connect(str(tmp_path / "w.duckdb"))
+        .execute("select status, files_landed, rows_rejected from raw.load_runs order by started_at")
+        .fetchall()
+    )
+    assert runs == [("succeeded", 1, 0), ("partial", 1, 1)]
+
+
+def test_a_database_failure_fails_the_file_and_is_retried(tmp_path, run_load, target, monkeypatch):
+    root = tmp_path / "land"
+    write(root, "patients/p.csv", f"{HEADER}\nP1,Ann,1980-01-01\n")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(target, "land_valid", broken)
+    report = run_load(root)
+    assert report.exit_code == EXIT_FAILED and report.files[0].state == "failed"
+    assert target.con.execute("select count(*) from raw.patients").fetchall() == [(0,)]
+    monkeypatch.undo()
+    (retry,) = run_load(root).files
+    assert retry.state == "landed"
+    assert target.con.execute("select count(*) from raw.patients").fetchall() == [(1,)]

@@ -1,0 +1,112 @@
+"""End to end on DuckDB: generated files -> loader -> dbt build -> the warehouse contract."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import dbt, query
+from independent import acceptance_figures
+
+from carestar.land import DuckDBTarget
+from carestar.pipeline import load
+from carestar.summary import ACCEPTANCE_QUERY
+
+pytestmark = pytest.mark.slow
+
+KEYS = {
+    "DimPatient": "select SourcePatientID, PatientID from DimPatient",
+    "DimProvider": "select SourceProviderID, ProviderID from DimProvider",
+    "DimHospital": "select SourceHospitalID, HospitalID from DimHospital",
+    "DimDiagnosis": "select DiagnosisCode, DiagnosisID from DimDiagnosis",
+    "FactPatientEncounters": "select SourceEncounterID, EncounterID from FactPatientEncounters",
+}
+
+
+def _figures(db: Path) -> dict[tuple[str, str], Decimal | None]:
+    return {(region, desc): total for region, desc, total in query(db, ACCEPTANCE_QUERY)}
+
+
+def _keys(db: Path) -> dict[str, dict]:
+    return {name: dict(query(db, sql)) for name, sql in KEYS.items()}
+
+
+def test_acceptance_query_matches_an_independent_computation(built_warehouse, sample_tree):
+    got = _figures(built_warehouse)
+    expected = acceptance_figures([sample_tree[0]])
+    assert len(got) > 50
+    assert got == expected
+
+
+def test_contract_relations_and_types(built_warehouse):
+    cols = query(
+        built_warehouse,
+        "select table_name, column_name, data_type from information_schema.columns"
+        " where table_name in ('FactPatientEncounters', 'DimDate') order by table_name, ordinal_position",
+    )
+    fact = [(c, t) for table, c, t in cols if table == "FactPatientEncounters"][:8]
+    assert fact == [
+        ("EncounterID", "BIGINT"),
+        ("PatientID", "INTEGER"),
+        ("ProviderID", "INTEGER"),
+        ("HospitalID", "INTEGER"),
+        ("DiagnosisID", "INTEGER"),
+        ("DateID", "INTEGER"),
+        ("BillingAmount", "DECIMAL(10,2)"),
+        ("EncounterDuration", "INTEGER"),
+    ]
+    # DimDate spans the data with room on both sides, one row per day
+    (lo, hi, n, span) = query(
+        built_warehouse, "select min(Date), max(Date), count(*), max(Date) - min(Date) + 1 from DimDate"
+    )[0]
+    assert lo.year <= 2015 and hi.year >= 2035 and n == span
+    assert query(built_warehouse, "select DayOfWeek, IsHoliday from DimDate where DateID = 20260703") == [
+        ("Friday", True)
+    ]
+
+
+def test_every_encounter_lands_with_inferred_members(built_warehouse):
+    landed = query(built_warehouse, "select count(distinct encounter_id) from raw.encounters")[0][0]
+    assert query(built_warehouse, "select count(*) from FactPatientEncounters")[0][0] == landed
+    inferred = query(built_warehouse, "select count(*) from DimPatient where IsInferredMember")[0][0]
+    assert inferred > 0  # batch one names patients that only batch two describes
+    unknown = query(built_warehouse, "select count(*) from FactPatientEncounters where DiagnosisID = 0")[0][0]
+    assert unknown > 0
+
+
+def test_a_rebuild_changes_no_key(built_warehouse, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(built_warehouse, db)
+    before = _keys(db)
+    dbt("build", "--full-refresh", db=db)
+    assert _keys(db) == before
+
+
+def test_late_batch_fills_inferred_members_and_keeps_keys(built_warehouse, sample_tree, tmp_path):
+    db = tmp_path / "late.duckdb"
+    shutil.copy(built_warehouse, db)
+    before = _keys(db)
+    target = DuckDBTarget(str(db))
+    try:
+        load(str(sample_tree[1]), target, progress=False)
+    finally:
+        target.close()
+    dbt("build", db=db)
+    after = _keys(db)
+    for name, keys in before.items():
+        assert {k: after[name][k] for k in keys} == keys, f"{name} keys changed"
+    held = query(db, "select count(*) from DimPatient where IsInferredMember")[0][0]
+    assert held < query(built_warehouse, "select count(*) from DimPatient where IsInferredMember")[0][0]
+    # no member whose own row has landed stays inferred
+    for dim, source_id, raw in (
+        ("DimPatient", "SourcePatientID", "patients"),
+        ("DimProvider", "SourceProviderID", "providers"),
+        ("DimHospital", "SourceHospitalID", "hospitals"),
+    ):
+        described = f"{source_id} in (select {raw[:-1]}_id from raw.{raw})"
+        filled = query(db, f"select count(*) from {dim} where not IsInferredMember and {described}")[0][0]
+        stale = query(db, f"select count(*) from {dim} where IsInferredMember and {described}")[0][0]
+        assert filled > 0 and stale == 0, dim
+    assert _figures(db) == acceptance_figures([sample_tree[0], sample_tree[1]])

@@ -1,0 +1,5 @@
+{{ latest_versions(
+    relation=ref('stg_landing__appointments'),
+    key='appointment_id',
+    columns=['appointment_id', 'patient_id', 'provider_id', 'hospital_id', 'appointment_date', 'appointment_status'],
+) }}

@@ -1,0 +1,5 @@
+{{ latest_versions(
+    relation=ref('stg_landing__diagnoses'),
+    key='diagnosis_code_key',
+    columns=['diagnosis_code', 'diagnosis_code_key', 'description', 'category'],
+) }}

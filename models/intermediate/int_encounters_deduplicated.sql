@@ -1,0 +1,8 @@
+{{ latest_versions(
+    relation=ref('stg_landing__encounters'),
+    key='encounter_id',
+    columns=[
+        'encounter_id', 'patient_id', 'provider_id', 'hospital_id', 'diagnosis_code', 'diagnosis_code_key',
+        'encounter_date', 'billing_amount', 'encounter_duration',
+    ],
+) }}

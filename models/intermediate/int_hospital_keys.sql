@@ -1,0 +1,8 @@
+{{ config(materialized='incremental', full_refresh=false) }}
+
+{{ surrogate_key_registry('hospital_id', 'hospital_key', 'integer', [
+    {'relation': ref('stg_landing__hospitals'), 'id': 'hospital_id'},
+    {'relation': ref('stg_landing__providers'), 'id': 'hospital_id'},
+    {'relation': ref('stg_landing__encounters'), 'id': 'hospital_id'},
+    {'relation': ref('stg_landing__appointments'), 'id': 'hospital_id'},
+]) }}

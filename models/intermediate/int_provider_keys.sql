@@ -1,0 +1,8 @@
+{{ config(materialized='incremental', full_refresh=false) }}
+
+{{ surrogate_key_registry('provider_id', 'provider_key', 'integer', [
+    {'relation': ref('stg_landing__providers'), 'id': 'provider_id'},
+    {'relation': ref('stg_landing__encounters'), 'id': 'provider_id'},
+    {'relation': ref('stg_landing__claims'), 'id': 'provider_id'},
+    {'relation': ref('stg_landing__appointments'), 'id': 'provider_id'},
+]) }}

@@ -1,0 +1,5 @@
+{{ latest_versions(
+    relation=ref('stg_landing__providers'),
+    key='provider_id',
+    columns=['provider_id', 'hospital_id', 'provider_name', 'specialty', 'license_number', 'provider_group', 'is_active'],
+) }}

@@ -1,0 +1,110 @@
+{{ config(alias='DimDiagnosis') }}
+
+{#-
+  Every ICD-10-CM code (seed), every code a diagnoses file adds (its
+  description and category override the seed's), every other code an
+  encounter names (an inferred member), and DiagnosisID 0, the Unknown
+  diagnosis, for encounters with none.
+-#}
+
+with
+
+registry as (
+
+    select
+        diagnosis_code_key,
+        diagnosis_key
+    from {{ ref('int_diagnosis_keys') }}
+
+),
+
+icd10cm as (
+
+    select
+        {{ code_key('diagnosis_code') }} as diagnosis_code_key,
+        diagnosis_code,
+        description,
+        category
+    from {{ ref('icd10cm_codes') }}
+
+),
+
+landed as (
+
+    select
+        diagnosis_code_key,
+        diagnosis_code,
+        description,
+        category
+    from {{ ref('int_diagnoses_deduplicated') }}
+
+),
+
+named_by_encounters as (
+
+    select
+        diagnosis_code_key,
+        max(diagnosis_code) as diagnosis_code
+    from {{ ref('stg_landing__encounters') }}
+    where diagnosis_code_key is not null
+    group by diagnosis_code_key
+
+),
+
+members as (
+
+    select
+        cast(registry.diagnosis_key as integer) as DiagnosisID,
+        cast(
+            coalesce(icd10cm.diagnosis_code, landed.diagnosis_code, named_by_encounters.diagnosis_code)
+            as varchar(10)
+        ) as DiagnosisCode,
+        cast(
+            coalesce(landed.description, icd10cm.description, 'Unknown diagnosis code')
+            as varchar(200)
+        ) as DiagnosisDescription,
+        cast(coalesce(landed.category, icd10cm.category, 'Unknown') as varchar(50)) as Category,
+        {{ bit_from('icd10cm.diagnosis_code_key is null and landed.diagnosis_code_key is null') }}
+            as IsInferredMember
+    from registry
+    left join icd10cm
+        on registry.diagnosis_code_key = icd10cm.diagnosis_code_key
+    left join landed
+        on registry.diagnosis_code_key = landed.diagnosis_code_key
+    left join named_by_encounters
+        on registry.diagnosis_code_key = named_by_encounters.diagnosis_code_key
+
+),
+
+unknown_member as (
+
+    select
+        0 as DiagnosisID,
+        cast('UNKNOWN' as varchar(10)) as DiagnosisCode,
+        cast('Unknown diagnosis' as varchar(200)) as DiagnosisDescription,
+        cast('Unknown' as varchar(50)) as Category,
+        {{ bit_false() }} as IsInferredMember
+
+),
+
+final as (
+
+    select
+        DiagnosisID,
+        DiagnosisCode,
+        DiagnosisDescription,
+        Category,
+        IsInferredMember
+    from members
+    union all
+    select
+        DiagnosisID,
+        DiagnosisCode,
+        DiagnosisDescription,
+        Category,
+        IsInferredMember
+    from unknown_member
+
+)
+
+select * from final

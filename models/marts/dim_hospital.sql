@@ -1,0 +1,54 @@
+{{ config(alias='DimHospital') }}
+
+with
+
+registry as (
+
+    select
+        hospital_id,
+        hospital_key
+    from {{ ref('int_hospital_keys') }}
+
+),
+
+hospitals as (
+
+    select
+        hospital_id,
+        hospital_name,
+        state,
+        region,
+        facility_type
+    from {{ ref('int_hospitals_deduplicated') }}
+
+),
+
+state_regions as (
+
+    select
+        state,
+        region
+    from {{ ref('state_regions') }}
+
+),
+
+final as (
+
+    select
+        cast(registry.hospital_key as integer) as HospitalID,
+        cast(hospitals.hospital_name as varchar(100)) as HospitalName,
+        -- a file's region wins; else the Census region of the state; else Unknown
+        cast(coalesce(hospitals.region, state_regions.region, 'Unknown') as varchar(50)) as Region,
+        cast(hospitals.state as varchar(2)) as State,
+        cast(hospitals.facility_type as varchar(50)) as FacilityType,
+        cast(registry.hospital_id as varchar(64)) as SourceHospitalID,
+        {{ bit_from('hospitals.hospital_id is null') }} as IsInferredMember
+    from registry
+    left join hospitals
+        on registry.hospital_id = hospitals.hospital_id
+    left join state_regions
+        on hospitals.state = state_regions.state
+
+)
+
+select * from final

@@ -1,0 +1,95 @@
+{{ config(alias='FactPatientEncounters') }}
+
+with
+
+encounters as (
+
+    select
+        encounter_id,
+        patient_id,
+        provider_id,
+        hospital_id,
+        diagnosis_code_key,
+        encounter_date,
+        billing_amount,
+        encounter_duration,
+        _load_id
+    from {{ ref('int_encounters_deduplicated') }}
+
+),
+
+encounter_keys as (
+
+    select
+        encounter_id,
+        encounter_key
+    from {{ ref('int_encounter_keys') }}
+
+),
+
+patient_keys as (
+
+    select
+        patient_id,
+        patient_key
+    from {{ ref('int_patient_keys') }}
+
+),
+
+provider_keys as (
+
+    select
+        provider_id,
+        provider_key
+    from {{ ref('int_provider_keys') }}
+
+),
+
+hospital_keys as (
+
+    select
+        hospital_id,
+        hospital_key
+    from {{ ref('int_hospital_keys') }}
+
+),
+
+diagnosis_keys as (
+
+    select
+        diagnosis_code_key,
+        diagnosis_key
+    from {{ ref('int_diagnosis_keys') }}
+
+),
+
+final as (
+
+    select
+        cast(encounter_keys.encounter_key as {{ dbt.type_bigint() }}) as EncounterID,
+        cast(patient_keys.patient_key as integer) as PatientID,
+        cast(provider_keys.provider_key as integer) as ProviderID,
+        cast(hospital_keys.hospital_key as integer) as HospitalID,
+        -- no diagnosis on the encounter: the Unknown member
+        cast(coalesce(diagnosis_keys.diagnosis_key, 0) as integer) as DiagnosisID,
+        cast({{ date_id('encounters.encounter_date') }} as integer) as DateID,
+        cast(encounters.billing_amount as decimal(10, 2)) as BillingAmount,
+        cast(encounters.encounter_duration as integer) as EncounterDuration,
+        cast(encounters.encounter_id as varchar(64)) as SourceEncounterID,
+        cast(encounters._load_id as {{ dbt.type_bigint() }}) as LoadID
+    from encounters
+    inner join encounter_keys
+        on encounters.encounter_id = encounter_keys.encounter_id
+    inner join patient_keys
+        on encounters.patient_id = patient_keys.patient_id
+    inner join provider_keys
+        on encounters.provider_id = provider_keys.provider_id
+    inner join hospital_keys
+        on encounters.hospital_id = hospital_keys.hospital_id
+    left join diagnosis_keys
+        on encounters.diagnosis_code_key = diagnosis_keys.diagnosis_code_key
+
+)
+
+select * from final
+{{ storage_order("DateID") }}

@@ -1,0 +1,43 @@
+with
+
+source as (
+
+    select * from {{ source('landing', 'claims') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        claim_id,
+        encounter_id,
+        patient_id,
+        provider_id,
+
+        -- descriptors
+        payer,
+        claim_status,
+        upper(trim(denial_reason_code)) as denial_reason_code,
+
+        -- dates
+        submitted_date,
+        adjudicated_date,
+
+        -- amounts
+        billed_amount,
+        allowed_amount,
+        paid_amount,
+
+        -- versioning and lineage
+        updated_at,
+        _load_id,
+        _source_file,
+        _source_line,
+        _loaded_at
+
+    from source
+
+)
+
+select * from renamed

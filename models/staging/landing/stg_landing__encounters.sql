@@ -1,0 +1,38 @@
+with
+
+source as (
+
+    select * from {{ source('landing', 'encounters') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        encounter_id,
+        patient_id,
+        provider_id,
+        hospital_id,
+        upper(trim(diagnosis_code)) as diagnosis_code,
+        {{ code_key('diagnosis_code') }} as diagnosis_code_key,
+
+        -- dates
+        encounter_date,
+
+        -- measures
+        billing_amount,
+        encounter_duration,
+
+        -- versioning and lineage
+        updated_at,
+        _load_id,
+        _source_file,
+        _source_line,
+        _loaded_at
+
+    from source
+
+)
+
+select * from renamed
