@@ -14,7 +14,7 @@ export CARESTAR_DUCKDB_PATH ?= warehouse/carestar.duckdb
 DEMO_DIR := .carestar/demo
 DEMO_ENCOUNTERS ?= 30000
 
-.PHONY: help setup demo test lint pytest dbt-test sqlfluff seeds bench clean
+.PHONY: help setup demo test lint pytest sqlfluff seeds bench clean
 
 help:
 	@echo "make demo   set up, generate sample data, load it, build the warehouse, print a summary"
@@ -52,13 +52,11 @@ lint: setup
 pytest: setup
 	$(BIN)/pytest -q
 
-dbt-test: setup
-	bash scripts/dbt-duckdb-check.sh
-
 sqlfluff: setup
 	$(BIN)/sqlfluff lint models macros tests analyses
 
-test: lint pytest dbt-test sqlfluff
+# pytest includes the end-to-end runs: generated files -> loader -> dbt build -> checks
+test: lint pytest sqlfluff
 
 bench: setup
 	$(BIN)/python bench/run.py
