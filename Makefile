@@ -53,7 +53,7 @@ pytest: setup
 	$(BIN)/pytest -q
 
 sqlfluff: setup
-	$(BIN)/sqlfluff lint models macros tests analyses
+	$(BIN)/sqlfluff lint models macros tests
 
 # pytest includes the end-to-end runs: generated files -> loader -> dbt build -> checks
 test: lint pytest sqlfluff

@@ -20,10 +20,10 @@ GROUP BY h.Region, d.DiagnosisDescription;"""
 MART_PREVIEWS: dict[str, str] = {}
 
 
-def _table(headers: list[str], rows: list[tuple], width: int = 18) -> str:
+def _table(headers: list[str], rows: list[tuple], width: int = 60) -> str:
     def cell(v: object) -> str:
         text = f"{v:,}" if isinstance(v, int) else str(v)
-        return text[: width * 2]
+        return text[:width]
 
     widths = [max(len(h), *(len(cell(r[i])) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
