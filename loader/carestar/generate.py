@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import numpy as np
@@ -124,10 +127,16 @@ class Sizes:
 
 
 def diagnosis_pool(size: int = 600) -> list[str]:
-    """A deterministic spread of billable ICD-10-CM codes (with dots)."""
-    import simple_icd_10_cm as cm
+    """A deterministic spread of billable ICD-10-CM codes (with dots).
 
-    leaves = [c for c in cm.get_all_codes(with_dots=True) if cm.is_leaf(c)]
+    The code set library holds ~200 MB once imported, so the codes are listed
+    by a short-lived child process and the generator itself stays small.
+    """
+    script = (
+        "import simple_icd_10_cm as cm\nprint('\\n'.join(c for c in cm.get_all_codes(with_dots=True) if cm.is_leaf(c)))"
+    )
+    listed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    leaves = listed.stdout.split()
     step = max(1, len(leaves) // size)
     common = ["I10", "E11.9", "J06.9", "Z00.00", "M54.50", "R51.9", "E78.5", "F41.1", "J45.909", "N39.0"]
     return common + [c for c in leaves[::step] if c not in common][: size - len(common)]
@@ -162,8 +171,23 @@ def bad_values(col: Column) -> list[str]:
     return out
 
 
+_JSON_WRITER: duckdb.DuckDBPyConnection | None = None
+
+
+def _json_writer() -> duckdb.DuckDBPyConnection:
+    """One small in-memory DuckDB shared by every writer, to write JSON lines."""
+    global _JSON_WRITER
+    if _JSON_WRITER is None:
+        _JSON_WRITER = duckdb.connect(config={"memory_limit": "256MB", "threads": 1})
+    return _JSON_WRITER
+
+
 class _Writer:
-    """Writes one entity's rows into numbered files, alternating CSV and JSONL."""
+    """Streams one entity's rows into numbered files, alternating CSV and JSONL.
+
+    Each chunk is written as it comes; a file is closed and the next one
+    opened after `rows_per_file` rows, so memory holds one chunk at most.
+    """
 
     def __init__(
         self, root: Path, entity: str, batch: str, rows_per_file: int, expected_rows: int, gzip_every: int = 4
@@ -174,62 +198,59 @@ class _Writer:
         # at least two files (a CSV and a JSONL) for every entity
         self.rows_per_file = max(1, min(rows_per_file, -(-expected_rows // 2)))
         self.gzip_every = gzip_every
-        self.part = 0
-        self.pending: list[pa.Table] = []
-        self.pending_rows = 0
+        self.part = -1
+        self.in_file = 0
         self.written = 0
+        self._out: BinaryIO | None = None
+        self._csv: pacsv.CSVWriter | None = None
+        self._con = _json_writer()
 
     def add(self, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            return
-        self.pending.append(table)
-        self.pending_rows += table.num_rows
-        while self.pending_rows >= self.rows_per_file:
-            self._flush(self.rows_per_file)
+        while table.num_rows:
+            if self._out is None or self.in_file >= self.rows_per_file:
+                self._open_next(table.schema)
+            head = table.slice(0, self.rows_per_file - self.in_file)
+            table = table.slice(head.num_rows)
+            self._write(head)
+            self.in_file += head.num_rows
+            self.written += head.num_rows
 
     def close(self) -> None:
-        if self.pending_rows:
-            self._flush(self.pending_rows)
+        self._close_current()
 
-    def _flush(self, n: int) -> None:
-        table = pa.concat_tables(self.pending)
-        head, rest = table.slice(0, n), table.slice(n)
-        self.pending = [rest] if rest.num_rows else []
-        self.pending_rows = rest.num_rows
-        is_json = self.part % 2 == 1
-        gz = self.gzip_every and self.part % self.gzip_every == 3
-        name = f"part-{self.part:05d}.{'jsonl' if is_json else 'csv'}{'.gz' if gz else ''}"
-        path = self.dir / name
-        if is_json:
-            _write_jsonl(head, path, bool(gz))
-        else:
-            _write_csv(head, path, bool(gz))
+    def _open_next(self, schema: pa.Schema) -> None:
+        self._close_current()
         self.part += 1
-        self.written += head.num_rows
+        self.in_file = 0
+        is_json = self.part % 2 == 1
+        gz = bool(self.gzip_every) and self.part % self.gzip_every == 3
+        path = self.dir / f"part-{self.part:05d}.{'jsonl' if is_json else 'csv'}{'.gz' if gz else ''}"
+        self._out = gzip.open(path, "wb") if gz else path.open("wb")  # noqa: SIM115  # type: ignore[assignment]
+        if not is_json:
+            options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+            self._csv = pacsv.CSVWriter(self._out, schema, write_options=options)
 
+    def _write(self, table: pa.Table) -> None:
+        if self._csv is not None:
+            self._csv.write_table(table)
+            return
+        # DuckDB writes JSON lines fast; each chunk passes through a small temp file.
+        tmp = self.dir / f".chunk-{self.part:05d}.tmp"
+        self._con.register("chunk", table)
+        self._con.execute(f"copy chunk to '{tmp}' (format json)")
+        self._con.unregister("chunk")
+        with tmp.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                self._out.write(block)  # type: ignore[union-attr]
+        tmp.unlink()
 
-def _write_csv(table: pa.Table, path: Path, gz: bool) -> None:
-    options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
-    if gz:
-        with pa.CompressedOutputStream(str(path), "gzip") as out:
-            pacsv.write_csv(table, out, options)
-    else:
-        pacsv.write_csv(table, str(path), options)
-
-
-def _write_jsonl(table: pa.Table, path: Path, gz: bool) -> None:
-    con = duckdb.connect()
-    con.register("t", table)
-    tmp = path.with_suffix(".tmp")
-    con.execute(f"copy t to '{tmp}' (format json)")
-    con.close()
-    data = tmp.read_bytes()
-    tmp.unlink()
-    if gz:
-        with gzip.open(path, "wb") as fh:
-            fh.write(data)
-    else:
-        path.write_bytes(data)
+    def _close_current(self) -> None:
+        if self._csv is not None:
+            self._csv.close()
+            self._csv = None
+        if self._out is not None:
+            self._out.close()
+            self._out = None
 
 
 def _strings(values) -> pa.Array:
@@ -278,6 +299,7 @@ def generate(
     rows_per_file: int = 250_000,
 ) -> dict[str, int]:
     """Write a landing tree under `out` (and the later batch under `late_out`). Returns rows per entity."""
+    pa.set_memory_pool(pa.system_memory_pool())  # give freed batches back instead of pooling them
     sizes = Sizes.for_encounters(encounters)
     seeds = np.random.SeedSequence(seed).spawn(8)
     rng = {

@@ -1,3 +1,5 @@
+{{ config(post_hook="{{ missed_appointments_index(this) }}") }}
+
 {{ latest_versions(
     relation=ref('stg_landing__appointments'),
     key='appointment_id',

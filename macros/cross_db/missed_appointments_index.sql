@@ -1,0 +1,24 @@
+{#-
+  An index serving ProviderMissedAppointments: missed appointments by date and
+  provider. SQL Server: a filtered nonclustered index; PostgreSQL: a partial
+  index; elsewhere nothing (DuckDB scans, Redshift uses sort keys).
+-#}
+{% macro missed_appointments_index(relation) %}
+    {{ return(adapter.dispatch('missed_appointments_index', 'carestar')(relation)) }}
+{% endmacro %}
+
+{% macro default__missed_appointments_index(relation) %}{% endmacro %}
+
+{% macro redshift__missed_appointments_index(relation) %}{% endmacro %}
+
+{% macro postgres__missed_appointments_index(relation) %}
+    create index if not exists {{ relation.identifier }}__missed_idx
+    on {{ relation }} (appointment_date, provider_id)
+    where appointment_status = 'missed'
+{% endmacro %}
+
+{% macro sqlserver__missed_appointments_index(relation) %}
+    create nonclustered index {{ relation.identifier }}__missed_idx
+    on {{ relation }} (appointment_date, provider_id)
+    where appointment_status = 'missed'
+{% endmacro %}

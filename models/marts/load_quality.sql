@@ -1,0 +1,112 @@
+{{ config(alias='LoadQuality') }}
+
+{#-
+  Per load date, entity and rule, from the loader's ledger and rejected rows:
+  Rule '(all)' carries the day's totals (rows read, landed, rejected); each
+  rule code carries the rows it rejected (a row breaking two rules counts for
+  both); a refused file shows under its file-level code with all its rows.
+  Superseded file versions count on the day they were loaded.
+-#}
+
+with
+
+ledger as (
+
+    select
+        load_id,
+        entity,
+        state,
+        error_code,
+        rows_read,
+        rows_landed,
+        rows_rejected,
+        cast(finished_at as date) as load_date
+    from {{ source('landing', 'load_ledger') }}
+    where state in ('landed', 'superseded', 'rejected')
+
+),
+
+rejected_rows as (
+
+    select
+        load_id,
+        rule,
+        line
+    from {{ source('landing', 'rejected_rows') }}
+
+),
+
+totals as (
+
+    select
+        load_date,
+        entity,
+        '(all)' as rule,
+        count(*) as files,
+        sum(rows_read) as rows_read,
+        sum(rows_landed) as rows_landed,
+        sum(rows_rejected) as rows_rejected
+    from ledger
+    group by load_date, entity
+
+),
+
+row_rules as (
+
+    select
+        ledger.load_date,
+        ledger.entity,
+        rejected_rows.rule,
+        count(distinct ledger.load_id) as files,
+        0 as rows_read,
+        0 as rows_landed,
+        count(distinct {{ dbt.concat(["cast(rejected_rows.load_id as " ~ dbt.type_string() ~ ")", "':'", "cast(rejected_rows.line as " ~ dbt.type_string() ~ ")"]) }}) as rows_rejected
+    from rejected_rows
+    inner join ledger
+        on rejected_rows.load_id = ledger.load_id
+    where ledger.state <> 'rejected'
+    group by ledger.load_date, ledger.entity, rejected_rows.rule
+
+),
+
+file_rules as (
+
+    select
+        load_date,
+        entity,
+        error_code as rule,
+        count(*) as files,
+        sum(rows_read) as rows_read,
+        0 as rows_landed,
+        sum(rows_rejected) as rows_rejected
+    from ledger
+    where state = 'rejected'
+    group by load_date, entity, error_code
+
+),
+
+unioned as (
+
+    select * from totals
+    union all
+    select * from row_rules
+    union all
+    select * from file_rules
+
+),
+
+final as (
+
+    select
+        load_date as LoadDate,
+        cast(entity as varchar(20)) as Entity,
+        cast(rule as varchar(40)) as Rule,
+        cast(files as integer) as Files,
+        cast(rows_read as {{ dbt.type_bigint() }}) as RowsRead,
+        cast(rows_landed as {{ dbt.type_bigint() }}) as RowsLanded,
+        cast(rows_rejected as {{ dbt.type_bigint() }}) as RowsRejected
+    from unioned
+
+)
+
+select * from final

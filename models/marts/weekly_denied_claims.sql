@@ -1,0 +1,54 @@
+{{ config(alias='WeeklyDeniedClaims') }}
+
+{#-
+  Claims per Monday-based week (of the adjudication date, or of the submission
+  date with var denied_claims_week_basis = submitted), provider group and the
+  region of the provider's hospital. A group and region with claims but no
+  denials in a week has a row with zeros. Claims without the basis date (not
+  yet adjudicated) belong to no week.
+-#}
+
+with
+
+claims as (
+
+    select
+        week_start_date,
+        provider_group,
+        region,
+        claim_status,
+        billed_amount
+    from {{ ref('int_claims_enriched') }}
+    where week_start_date is not null
+
+),
+
+weekly as (
+
+    select
+        week_start_date,
+        provider_group,
+        region,
+        count(*) as claim_count,
+        sum(case when claim_status = 'denied' then 1 else 0 end) as denied_claim_count,
+        sum(case when claim_status = 'denied' then billed_amount else 0 end) as denied_amount
+    from claims
+    group by week_start_date, provider_group, region
+
+),
+
+final as (
+
+    select
+        week_start_date as WeekStartDate,
+        cast(provider_group as varchar(100)) as ProviderGroup,
+        cast(region as varchar(50)) as Region,
+        cast(denied_claim_count as integer) as DeniedClaimCount,
+        cast(denied_amount as decimal(14, 2)) as DeniedAmount,
+        cast(claim_count as integer) as ClaimCount,
+        cast(cast(denied_claim_count as decimal(14, 4)) / claim_count as decimal(5, 4)) as DenialRate
+    from weekly
+
+)
+
+select * from final

@@ -1,0 +1,8 @@
+{#- LoadQuality's totals: rows read = landed + rejected for every day and entity. -#}
+{% test load_quality_balances(model) %}
+
+select *
+from {{ model }}
+where Rule = '(all)' and RowsRead <> RowsLanded + RowsRejected
+
+{% endtest %}
