@@ -35,10 +35,8 @@ def test_billing_by_region_diagnosis_adds_up_to_the_fact(built_warehouse):
 
 
 def test_weekly_denied_claims(built_warehouse, sample_tree):
-    rows = query(
-        built_warehouse,
-        "select WeekStartDate, ProviderGroup, Region, DeniedClaimCount, DeniedAmount, ClaimCount, DenialRate from WeeklyDeniedClaims",
-    )
+    columns = "WeekStartDate, ProviderGroup, Region, DeniedClaimCount, DeniedAmount, ClaimCount, DenialRate"
+    rows = query(built_warehouse, f"select {columns} from WeeklyDeniedClaims")
     got = {(w, g, r): (d, a, c) for w, g, r, d, a, c, _ in rows}
     assert got == weekly_denied_claims([sample_tree[0]])
     assert all(w.weekday() == 0 for w, *_ in rows)
@@ -66,13 +64,9 @@ def test_billing_exceptions(built_warehouse, sample_tree):
 
 
 def test_load_quality_matches_the_files(built_warehouse, sample_tree):
-    got = {
-        e: (r, l, j)
-        for e, r, l, j in query(
-            built_warehouse,
-            "select Entity, sum(RowsRead), sum(RowsLanded), sum(RowsRejected) from LoadQuality where Rule = '(all)' group by Entity",
-        )
-    }
+    totals = "select Entity, sum(RowsRead), sum(RowsLanded), sum(RowsRejected) from LoadQuality where Rule = '(all)'"
+    got = {entity: counts for entity, *counts in query(built_warehouse, totals + " group by Entity")}
+    got = {entity: tuple(counts) for entity, counts in got.items()}
     assert got == row_counts([sample_tree[0]])
     by_rule = query(built_warehouse, "select sum(RowsRejected) from LoadQuality where Rule not in ('(all)')")[0][0]
     assert by_rule >= sum(j for _, _, j in got.values())  # a row breaking two rules counts under both
