@@ -113,7 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exit codes: 0 all landed, 3 some rows or files rejected, 1 a file failed, 2 usage error.",
     )
     ld.add_argument("source", help="landing root: a local folder or s3://bucket/prefix")
-    ld.add_argument("--target", default="duckdb", choices=["duckdb"], help="warehouse (default duckdb)")
+    ld.add_argument(
+        "--target",
+        default="duckdb",
+        choices=["duckdb", "postgres"],
+        help="warehouse (default duckdb); connection settings from the environment, as profiles/profiles.yml",
+    )
     ld.add_argument(
         "--max-reject-ratio",
         type=float,

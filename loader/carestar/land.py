@@ -1,13 +1,19 @@
 """Land stage: write validated rows, rejected-row records and ledger rows.
 
-A target owns one database connection and one transaction per file. DuckDB
-validates and lands in the same connection (rows never leave the engine);
-other targets are added beside it with the same methods.
+A target owns one database connection and one transaction per file. The
+ledger's SQL is written once here (portable, `?` placeholders); targets differ
+only in how they connect and how rows travel in bulk:
+
+- DuckDB validates and lands in the same connection: rows never leave the engine.
+- PostgreSQL: rows are validated in an in-memory DuckDB, written by DuckDB as
+  CSV and streamed into `COPY ... FROM STDIN` (no row-by-row inserts).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+from abc import ABC, abstractmethod
 from datetime import datetime
 from pathlib import Path
 
@@ -20,13 +26,141 @@ from carestar.read import RowReject
 from carestar.validate import rejects_sql, valid_rows_sql
 
 DEFAULT_DUCKDB_PATH = "warehouse/carestar.duckdb"
+TARGETS = ("duckdb", "postgres")
+REJECT_COLUMNS = "load_id, entity, source_uri, line, column_name, rule"
 
 
 def duckdb_path() -> str:
     return os.environ.get("CARESTAR_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH
 
 
-class DuckDBTarget:
+def _validation_duckdb(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(path)
+    con.execute("set timezone = 'UTC'")
+    return con
+
+
+class Target(ABC):
+    """A warehouse the loader lands in."""
+
+    name: str
+
+    # -- connection ------------------------------------------------------
+    @abstractmethod
+    def execute(self, sql: str, params: list | tuple = ()) -> None: ...
+
+    @abstractmethod
+    def fetchall(self, sql: str, params: list | tuple = ()) -> list[tuple]: ...
+
+    @abstractmethod
+    def begin(self) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @property
+    @abstractmethod
+    def validation_connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection batches are validated in."""
+
+    # -- bulk writes inside a file's transaction -------------------------
+    @abstractmethod
+    def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
+        """Land the valid rows of the batch just validated."""
+
+    @abstractmethod
+    def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
+        """Record the broken rules of the batch just validated."""
+
+    @abstractmethod
+    def _insert_row_rejects(self, table: pa.Table) -> None:
+        """Insert rejected-row records given as an Arrow table with REJECT_COLUMNS."""
+
+    # -- shared SQL --------------------------------------------------------
+    def ensure_schema(self) -> None:
+        for statement in schema_ddl():
+            self.execute(statement)
+        self.commit()
+
+    def versions(self) -> tuple[set[tuple[str, str, int]], dict[str, int]]:
+        """(file versions already handled, landed load id per uri).
+
+        A version is handled once it is landed or rejected; a failed one is
+        tried again. At most one version of a uri is landed at a time.
+        """
+        rows = self.fetchall(
+            f"select source_uri, etag, size_bytes, state, load_id from {SCHEMA}.load_ledger"
+            " where state in ('landed', 'rejected')"
+        )
+        handled = {(uri, etag, int(size)) for uri, etag, size, _, _ in rows}
+        landed = {uri: int(load_id) for uri, _, _, state, load_id in rows if state == "landed"}
+        return handled, landed
+
+    def next_load_id(self) -> int:
+        return int(self.fetchall(f"select nextval('{SCHEMA}.load_id_seq')")[0][0])
+
+    def land_row_rejects(self, entity: Entity, load_id: int, uri: str, rejects: list[RowReject]) -> None:
+        if not rejects:
+            return
+        n = len(rejects)
+        self._insert_row_rejects(
+            pa.table(
+                {
+                    "load_id": pa.array([load_id] * n, pa.int64()),
+                    "entity": pa.array([entity.name] * n, pa.string()),
+                    "source_uri": pa.array([uri] * n, pa.string()),
+                    "line": pa.array([r.line for r in rejects], pa.int64()),
+                    "column_name": pa.array([r.column for r in rejects], pa.string()),
+                    "rule": pa.array([r.rule.value for r in rejects], pa.string()),
+                }
+            )
+        )
+
+    def counts_in_database(self, entity: Entity, load_id: int) -> tuple[int, int, dict[str, int]]:
+        """(rows landed, distinct rejected lines, broken rules by code) as the database has them."""
+        landed = self.fetchall(f"select count(*) from {SCHEMA}.{entity.name} where _load_id = ?", [load_id])[0][0]
+        rejected = self.fetchall(
+            f"select count(distinct line) from {SCHEMA}.rejected_rows where load_id = ?", [load_id]
+        )[0][0]
+        rules = self.fetchall(
+            f"select rule, count(*) from {SCHEMA}.rejected_rows where load_id = ? group by rule", [load_id]
+        )
+        return int(landed), int(rejected), {k: int(v) for k, v in rules}
+
+    def supersede(self, entity: Entity, old_load_id: int, new_load_id: int) -> None:
+        """Remove an earlier version's rows; its ledger row says what replaced it."""
+        self.execute(f"delete from {SCHEMA}.{entity.name} where _load_id = ?", [old_load_id])
+        self.execute(f"delete from {SCHEMA}.rejected_rows where load_id = ?", [old_load_id])
+        self.execute(
+            f"update {SCHEMA}.load_ledger set state = 'superseded', superseded_by = ? where load_id = ?",
+            [new_load_id, old_load_id],
+        )
+
+    def write_ledger(self, result: FileResult) -> None:
+        marks = ", ".join("?" for _ in LEDGER_COLUMNS)
+        self.execute(
+            f"insert into {SCHEMA}.load_ledger ({', '.join(LEDGER_COLUMNS)}) values ({marks})",
+            list(result.ledger_values()),
+        )
+
+    def write_run(self, values: dict[str, object]) -> None:
+        cols = [c for c in RUN_COLUMNS if c in values]
+        self.begin()
+        self.execute(f"delete from {SCHEMA}.load_runs where run_id = ?", [values["run_id"]])
+        self.execute(
+            f"insert into {SCHEMA}.load_runs ({', '.join(cols)}) values ({', '.join('?' for _ in cols)})",
+            [values[c] for c in cols],
+        )
+        self.commit()
+
+
+class DuckDBTarget(Target):
     """The embedded default: the file named by CARESTAR_DUCKDB_PATH."""
 
     name = "duckdb"
@@ -35,136 +169,143 @@ class DuckDBTarget:
         self.path = path or duckdb_path()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(self.path)
-        self.con.execute("set timezone = 'UTC'")
+        self.con = _validation_duckdb(self.path)
+        self._in_transaction = False
 
-    # -- lifecycle -------------------------------------------------------
-    def ensure_schema(self) -> None:
-        for statement in schema_ddl():
-            self.con.execute(statement)
+    def execute(self, sql: str, params: list | tuple = ()) -> None:
+        self.con.execute(sql, list(params)).fetchall()
 
-    def close(self) -> None:
-        self.con.close()
+    def fetchall(self, sql: str, params: list | tuple = ()) -> list[tuple]:
+        return self.con.execute(sql, list(params)).fetchall()
 
     def begin(self) -> None:
         self.con.execute("begin transaction")
+        self._in_transaction = True
 
     def commit(self) -> None:
-        self.con.execute("commit")
+        if self._in_transaction:
+            self.con.execute("commit")
+            self._in_transaction = False
 
     def rollback(self) -> None:
-        self.con.execute("rollback")
+        if self._in_transaction:
+            self.con.execute("rollback")
+            self._in_transaction = False
+
+    def close(self) -> None:
+        self.con.close()
 
     @property
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
         return self.con
 
-    # -- ledger reads ----------------------------------------------------
-    def versions(self) -> tuple[set[tuple[str, str, int]], dict[str, int]]:
-        """(file versions already handled, landed load id per uri).
-
-        A version is handled once it is landed or rejected; a failed one is
-        tried again. At most one version of a uri is landed at a time.
-        """
-        rows = self.con.execute(
-            f"""
-            select source_uri, etag, size_bytes, state, load_id
-            from {SCHEMA}.load_ledger
-            where state in ('landed', 'rejected')
-            """
-        ).fetchall()
-        handled = {(uri, etag, int(size)) for uri, etag, size, _, _ in rows}
-        landed = {uri: int(load_id) for uri, _, _, state, load_id in rows if state == "landed"}
-        return handled, landed
-
-    def next_load_id(self) -> int:
-        return int(self.con.execute(f"select coalesce(max(load_id), 0) + 1 from {SCHEMA}.load_ledger").fetchall()[0][0])
-
-    # -- writes inside a file's transaction ------------------------------
     def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
         cols = ", ".join(entity.column_names)
-        self.con.execute(
-            f"""
-            insert into {SCHEMA}.{entity.name} ({cols}, _load_id, _source_file, _source_line, _loaded_at)
-            select {cols}, ?, ?, _line, ? from ({valid_rows_sql(entity)}) as v
-            """,
+        self.execute(
+            f"insert into {SCHEMA}.{entity.name} ({cols}, _load_id, _source_file, _source_line, _loaded_at)"
+            f" select {cols}, ?, ?, _line, ? from ({valid_rows_sql(entity)}) as v",
             [load_id, uri, loaded_at],
         )
 
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
-        self.con.execute(
-            f"""
-            insert into {SCHEMA}.rejected_rows (load_id, entity, source_uri, line, column_name, rule)
-            select ?, ?, ?, line, column_name, rule from ({rejects_sql()}) as r
-            """,
+        self.execute(
+            f"insert into {SCHEMA}.rejected_rows ({REJECT_COLUMNS})"
+            f" select ?, ?, ?, line, column_name, rule from ({rejects_sql()}) as r",
             [load_id, entity.name, uri],
         )
 
-    def land_row_rejects(self, entity: Entity, load_id: int, uri: str, rejects: list[RowReject]) -> None:
-        if not rejects:
-            return
-        table = pa.table(
-            {
-                "line": pa.array([r.line for r in rejects], pa.int64()),
-                "column_name": pa.array([r.column for r in rejects], pa.string()),
-                "rule": pa.array([r.rule.value for r in rejects], pa.string()),
-            }
-        )
+    def _insert_row_rejects(self, table: pa.Table) -> None:
         self.con.register("_carestar_row_rejects", table)
         try:
-            self.con.execute(
-                f"""
-                insert into {SCHEMA}.rejected_rows (load_id, entity, source_uri, line, column_name, rule)
-                select ?, ?, ?, line, column_name, rule from _carestar_row_rejects
-                """,
-                [load_id, entity.name, uri],
+            self.execute(
+                f"insert into {SCHEMA}.rejected_rows ({REJECT_COLUMNS})"
+                f" select {REJECT_COLUMNS} from _carestar_row_rejects"
             )
         finally:
             self.con.unregister("_carestar_row_rejects")
 
-    def counts_in_database(self, entity: Entity, load_id: int) -> tuple[int, int, dict[str, int]]:
-        """(rows landed, distinct rejected lines, broken rules by code) as the database has them."""
-        landed = self.con.execute(
-            f"select count(*) from {SCHEMA}.{entity.name} where _load_id = ?", [load_id]
-        ).fetchall()[0][0]
-        rejected = self.con.execute(
-            f"select count(distinct line) from {SCHEMA}.rejected_rows where load_id = ?", [load_id]
-        ).fetchall()[0][0]
-        rules = dict(
-            self.con.execute(
-                f"select rule, count(*) from {SCHEMA}.rejected_rows where load_id = ? group by rule",
-                [load_id],
-            ).fetchall()
+
+class PostgresTarget(Target):
+    """PostgreSQL through the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE."""
+
+    name = "postgres"
+
+    def __init__(self, conninfo: str = "") -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(conninfo, autocommit=False)
+        self._duck = _validation_duckdb()
+        self._spool = Path(tempfile.mkdtemp(prefix="carestar-copy-"))
+
+    def execute(self, sql: str, params: list | tuple = ()) -> None:
+        self.conn.execute(sql.replace("?", "%s"), list(params))
+
+    def fetchall(self, sql: str, params: list | tuple = ()) -> list[tuple]:
+        return self.conn.execute(sql.replace("?", "%s"), list(params)).fetchall()
+
+    def begin(self) -> None:
+        """psycopg opens a transaction with the first statement."""
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()
+        self._duck.close()
+        for leftover in self._spool.glob("*"):
+            leftover.unlink()
+        self._spool.rmdir()
+
+    @property
+    def validation_connection(self) -> duckdb.DuckDBPyConnection:
+        return self._duck
+
+    def _copy(self, table: str, columns: str, select_sql: str, params: list) -> None:
+        """Run `select_sql` in DuckDB and stream its rows into `table` with COPY, as CSV."""
+        spool = self._spool / "batch.csv"
+        self._duck.execute(f"create or replace temp table _carestar_out as {select_sql}", params)
+        self._duck.execute(f"copy _carestar_out to '{spool}' (format csv, header false)")
+        statement = f"copy {table} ({columns}) from stdin (format csv)"
+        with self.conn.cursor() as cur, cur.copy(statement) as copy, spool.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                copy.write(block)
+        spool.unlink()
+
+    def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
+        cols = ", ".join(entity.column_names)
+        self._copy(
+            f"{SCHEMA}.{entity.name}",
+            f"{cols}, _load_id, _source_file, _source_line, _loaded_at",
+            f"select {cols}, cast(? as bigint), cast(? as varchar), _line, cast(? as timestamp)"
+            f" from ({valid_rows_sql(entity)}) as v",
+            [load_id, uri, loaded_at],
         )
-        return int(landed), int(rejected), {k: int(v) for k, v in rules.items()}
 
-    def supersede(self, entity: Entity, old_load_id: int, new_load_id: int) -> None:
-        """Remove an earlier version's rows; its ledger row says what replaced it."""
-        self.con.execute(f"delete from {SCHEMA}.{entity.name} where _load_id = ?", [old_load_id])
-        self.con.execute(f"delete from {SCHEMA}.rejected_rows where load_id = ?", [old_load_id])
-        self.con.execute(
-            f"update {SCHEMA}.load_ledger set state = 'superseded', superseded_by = ? where load_id = ?",
-            [new_load_id, old_load_id],
+    def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
+        self._copy(
+            f"{SCHEMA}.rejected_rows",
+            REJECT_COLUMNS,
+            f"select cast(? as bigint), cast(? as varchar), cast(? as varchar), line, column_name, rule"
+            f" from ({rejects_sql()}) as r",
+            [load_id, entity.name, uri],
         )
 
-    def write_ledger(self, result: FileResult) -> None:
-        marks = ", ".join("?" for _ in LEDGER_COLUMNS)
-        self.con.execute(
-            f"insert into {SCHEMA}.load_ledger ({', '.join(LEDGER_COLUMNS)}) values ({marks})",
-            list(result.ledger_values()),
-        )
-
-    # -- runs ------------------------------------------------------------
-    def write_run(self, values: dict[str, object]) -> None:
-        cols = [c for c in RUN_COLUMNS if c in values]
-        self.con.execute(f"delete from {SCHEMA}.load_runs where run_id = ?", [values["run_id"]])
-        self.con.execute(
-            f"insert into {SCHEMA}.load_runs ({', '.join(cols)}) values ({', '.join('?' for _ in cols)})",
-            [values[c] for c in cols],
-        )
+    def _insert_row_rejects(self, table: pa.Table) -> None:
+        self._duck.register("_carestar_row_rejects", table)
+        try:
+            self._copy(
+                f"{SCHEMA}.rejected_rows", REJECT_COLUMNS, f"select {REJECT_COLUMNS} from _carestar_row_rejects", []
+            )
+        finally:
+            self._duck.unregister("_carestar_row_rejects")
 
 
-def open_target(name: str) -> DuckDBTarget:
+def open_target(name: str) -> Target:
     if name == "duckdb":
         return DuckDBTarget()
-    raise ValueError(f"target {name!r} is not available yet; supported: duckdb")
+    if name == "postgres":
+        return PostgresTarget()
+    raise ValueError(f"target {name!r} is not available; supported: {', '.join(TARGETS)}")

@@ -86,6 +86,7 @@ def schema_ddl() -> list[str]:
     """Every statement that creates the raw schema (idempotent)."""
     statements = [
         f"create schema if not exists {SCHEMA}",
+        f"create sequence if not exists {SCHEMA}.load_id_seq",
         create_table_sql("load_ledger", LEDGER_COLUMNS),
         create_table_sql("rejected_rows", REJECTED_COLUMNS),
         create_table_sql("load_runs", RUN_COLUMNS),

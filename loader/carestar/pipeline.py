@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from carestar.contract import ENTITIES, Rule
 from carestar.discover import SourceFile, discover
-from carestar.land import DuckDBTarget
+from carestar.land import Target
 from carestar.ledger import FileResult
 from carestar.read import FileError, FileShape, read_file
 from carestar.validate import validate_batch
@@ -136,7 +136,7 @@ def _now() -> datetime:
 
 def load(
     source: str,
-    target: DuckDBTarget,
+    target: Target,
     *,
     max_reject_ratio: float = DEFAULT_MAX_REJECT_RATIO,
     dry_run: bool = False,
@@ -181,7 +181,7 @@ def load(
     return report
 
 
-def _write_run(target: DuckDBTarget, report: RunReport) -> None:
+def _write_run(target: Target, report: RunReport) -> None:
     read, landed, rejected = report.rows
     target.write_run(
         {
@@ -204,7 +204,7 @@ def _write_run(target: DuckDBTarget, report: RunReport) -> None:
 
 
 def _load_file(
-    target: DuckDBTarget,
+    target: Target,
     run_id: str,
     f: SourceFile,
     previous_load_id: int | None,
@@ -280,7 +280,7 @@ def _account_whole_file(result: FileResult, shape: FileShape) -> None:
     result.unknown_columns = shape.unknown_columns
 
 
-def _record_outcome(target: DuckDBTarget, result: FileResult, dry_run: bool) -> None:
+def _record_outcome(target: Target, result: FileResult, dry_run: bool) -> None:
     """Ledger row of a refused or failed version. An earlier landed version
     of the same uri stays landed: a bad replacement never removes good rows."""
     result.finished_at = _now()

@@ -94,3 +94,28 @@ def query(db: Path, sql: str, params=None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_env():
+    """libpq variables of a throwaway PostgreSQL cluster, for the whole session."""
+    from pg import postgres_cluster
+
+    with postgres_cluster() as env:
+        yield env
+
+
+@pytest.fixture
+def pg_target(postgres_env, monkeypatch):
+    """A PostgresTarget on a fresh raw schema."""
+    import psycopg
+
+    from carestar.land import PostgresTarget
+
+    for key, value in postgres_env.items():
+        monkeypatch.setenv(key, value)
+    with psycopg.connect("", autocommit=True) as conn:
+        conn.execute("drop schema if exists raw cascade")
+    t = PostgresTarget()
+    yield t
+    t.close()
