@@ -51,8 +51,9 @@ def sample_tree(tmp_path_factory) -> tuple[Path, Path]:
     return base / "batch1", base / "batch2"
 
 
-def dbt(*args: str, db: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DBT_PROFILES_DIR": str(REPO / "profiles"), "CARESTAR_DUCKDB_PATH": str(db)}
+def dbt(*args: str, db: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run dbt on this project; `db` is the DuckDB file (or, for other targets, a folder for dbt's output)."""
+    env = {**os.environ, "DBT_PROFILES_DIR": str(REPO / "profiles"), "CARESTAR_DUCKDB_PATH": str(db), **(env or {})}
     exe = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
     proc = subprocess.run(
         [

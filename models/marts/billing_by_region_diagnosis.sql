@@ -1,4 +1,4 @@
-{{ config(alias='BillingByRegionDiagnosis') }}
+{{ config(alias=contract_relation_name('BillingByRegionDiagnosis')) }}
 
 {#- The acceptance query's figures for every year, ready for a dashboard. -#}
 

@@ -1,4 +1,4 @@
-{{ config(alias='BillingExceptions') }}
+{{ config(alias=contract_relation_name('BillingExceptions')) }}
 
 {#-
   One row per encounter or claim that breaks a billing rule (docs/marts.md):

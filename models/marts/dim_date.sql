@@ -1,4 +1,4 @@
-{{ config(alias='DimDate') }}
+{{ config(alias=contract_relation_name('DimDate')) }}
 
 {#-
   One row per day from the earlier of var dim_date_start and the first date

@@ -1,4 +1,4 @@
-{{ config(alias='DimDiagnosis') }}
+{{ config(alias=contract_relation_name('DimDiagnosis')) }}
 
 {#-
   Every ICD-10-CM code (seed), every code a diagnoses file adds (its

@@ -1,4 +1,4 @@
-{{ config(alias='DimHospital') }}
+{{ config(alias=contract_relation_name('DimHospital')) }}
 
 with
 

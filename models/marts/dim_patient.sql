@@ -1,4 +1,4 @@
-{{ config(alias='DimPatient') }}
+{{ config(alias=contract_relation_name('DimPatient')) }}
 
 with
 

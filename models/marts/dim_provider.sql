@@ -1,4 +1,4 @@
-{{ config(alias='DimProvider') }}
+{{ config(alias=contract_relation_name('DimProvider')) }}
 
 with
 

@@ -1,4 +1,4 @@
-{{ config(alias='EncountersByRegion') }}
+{{ config(alias=contract_relation_name('EncountersByRegion')) }}
 
 with
 

@@ -1,4 +1,4 @@
-{{ config(alias='FactPatientEncounters') }}
+{{ config(alias=contract_relation_name('FactPatientEncounters')) }}
 
 with
 

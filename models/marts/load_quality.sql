@@ -1,4 +1,4 @@
-{{ config(alias='LoadQuality') }}
+{{ config(alias=contract_relation_name('LoadQuality')) }}
 
 {#-
   Per load date, entity and rule, from the loader's ledger and rejected rows:

@@ -1,4 +1,4 @@
-{{ config(alias='ProviderMissedAppointments') }}
+{{ config(alias=contract_relation_name('ProviderMissedAppointments')) }}
 
 {#-
   Missed appointments per provider in the 30 days before the as-of date (var

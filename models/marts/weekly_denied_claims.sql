@@ -1,4 +1,4 @@
-{{ config(alias='WeeklyDeniedClaims') }}
+{{ config(alias=contract_relation_name('WeeklyDeniedClaims')) }}
 
 {#-
   Claims per Monday-based week (of the adjudication date, or of the submission

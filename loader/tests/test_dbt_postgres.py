@@ -1,0 +1,67 @@
+"""The same project on PostgreSQL (a throwaway cluster): dbt build passes and every relation equals DuckDB's."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from conftest import dbt, query
+
+from carestar.land import PostgresTarget
+from carestar.pipeline import load
+from carestar.summary import ACCEPTANCE_QUERY
+
+pytestmark = pytest.mark.slow
+
+RELATIONS = {
+    "DimDate": "DateID",
+    "DimPatient": "PatientID",
+    "DimProvider": "ProviderID",
+    "DimHospital": "HospitalID",
+    "DimDiagnosis": "DiagnosisID",
+    "FactPatientEncounters": "EncounterID",
+    "EncountersByRegion": "Region, Year",
+    "BillingByRegionDiagnosis": "Region, Year, DiagnosisID",
+    "WeeklyDeniedClaims": "WeekStartDate, ProviderGroup, Region",
+    "ProviderMissedAppointments": "ProviderID",
+    "BillingExceptions": "RuleCode, RecordType, RecordID",
+}
+
+
+@pytest.fixture(scope="module")
+def pg_warehouse(postgres_env, sample_tree, tmp_path_factory, built_warehouse):
+    env = {**postgres_env, "CARESTAR_TARGET": "postgres"}
+    conninfo = "host={PGHOST} port={PGPORT} user={PGUSER} dbname={PGDATABASE}".format(**postgres_env)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("drop schema if exists raw cascade")
+        conn.execute("drop schema if exists public cascade")
+        conn.execute("drop schema if exists public_staging cascade")
+        conn.execute("drop schema if exists public_reference cascade")
+        conn.execute("create schema public")
+    target = PostgresTarget(conninfo)
+    try:
+        load(str(sample_tree[0]), target, progress=False)
+    finally:
+        target.close()
+    out = tmp_path_factory.mktemp("dbt-postgres") / "unused.duckdb"
+    dbt("build", db=out, env=env)
+    return conninfo
+
+
+def _pg(conninfo: str, sql: str) -> list[tuple]:
+    with psycopg.connect(conninfo) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_acceptance_query_runs_verbatim_and_agrees(pg_warehouse, built_warehouse):
+    pg = sorted(_pg(pg_warehouse, ACCEPTANCE_QUERY))
+    duck = sorted(query(built_warehouse, ACCEPTANCE_QUERY))
+    assert pg == duck and len(pg) > 50
+
+
+@pytest.mark.parametrize("relation", RELATIONS)
+def test_every_relation_equals_duckdb(pg_warehouse, built_warehouse, relation):
+    sql = f"select * from {relation} order by {RELATIONS[relation]}"
+    pg = _pg(pg_warehouse, sql)
+    duck = query(built_warehouse, sql)
+    assert len(pg) == len(duck) > 0
+    assert pg == duck
