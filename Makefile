@@ -13,6 +13,8 @@ export CARESTAR_DUCKDB_PATH ?= warehouse/carestar.duckdb
 
 DEMO_DIR := .carestar/demo
 DEMO_ENCOUNTERS ?= 30000
+# the sample data's "today" (carestar.generate.SAMPLE_AS_OF): reports on it do not depend on the run date
+DEMO_VARS := {as_of_date: '2026-11-25'}
 
 .PHONY: help setup demo test lint pytest sqlfluff seeds bench clean
 
@@ -39,10 +41,10 @@ demo: setup
 	$(BIN)/carestar generate --out $(DEMO_DIR)/landing --late-out $(DEMO_DIR)/landing-late \
 		--encounters $(DEMO_ENCOUNTERS) --bad-share 0.02
 	$(BIN)/carestar load $(DEMO_DIR)/landing --report $(DEMO_DIR)/load-report.json || [ $$? -eq 3 ]
-	$(BIN)/dbt build --quiet
+	$(BIN)/dbt build --quiet --vars "$(DEMO_VARS)"
 	@echo "--- a later batch arrives: corrections, old dates, members named earlier ---"
 	$(BIN)/carestar load $(DEMO_DIR)/landing-late || [ $$? -eq 3 ]
-	$(BIN)/dbt build --quiet
+	$(BIN)/dbt build --quiet --vars "$(DEMO_VARS)"
 	$(BIN)/carestar summary
 
 lint: setup

@@ -31,6 +31,9 @@ from carestar.contract import ENTITIES, ID_MAX_LENGTH, STATE_REGIONS, Column, Ki
 CHUNK = 100_000
 SPAN_START = date(2023, 1, 1)
 SPAN_END = date(2026, 11, 20)
+# The "today" of the sample: appointments run up to here, and reports on the
+# sample (var as_of_date) use it so their figures do not depend on the run date.
+SAMPLE_AS_OF = SPAN_END + timedelta(days=5)
 BATCH1_UPDATED = "2026-11-01T02:00:00Z"
 BATCH2_UPDATED = "2026-11-21T02:00:00Z"
 
@@ -557,7 +560,9 @@ def generate(
 
     # -- appointments
     r = rng["appointments"]
-    today = SPAN_END + timedelta(days=5)
+    today = SAMPLE_AS_OF
+    # a few providers have a real no-show problem: four times the missed share
+    no_show_prone = (np.arange(sizes.providers) % 13) == 5
     for start in range(0, sizes.appointments, CHUNK):
         idx = np.arange(start, min(start + CHUNK, sizes.appointments))
         n = len(idx)
@@ -569,6 +574,7 @@ def generate(
             p=(0.80, 0.07, 0.10, 0.02, 0.01),
         )
         prov_i = r.integers(0, sizes.providers, n)
+        past_status[no_show_prone[prov_i] & (r.random(n) < 0.25)] = "missed"
         apt = {
             "appointment_id": np.array([f"APT-{i + 1:010d}" for i in idx], dtype=object),
             "patient_id": np.array([f"PAT-{i + 1:08d}" for i in r.integers(0, sizes.patients, n)], dtype=object),

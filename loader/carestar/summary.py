@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from carestar.contract import ENTITIES
@@ -17,7 +19,20 @@ WHERE f.DateID IN (SELECT DateID FROM DimDate WHERE Year = 2025)
 GROUP BY h.Region, d.DiagnosisDescription;"""
 
 # Marts are printed when they exist (a few lines each).
-MART_PREVIEWS: dict[str, str] = {}
+MART_PREVIEWS: dict[str, str] = {
+    "EncountersByRegion": "select Region, Year, EncounterCount, TotalBilling from EncountersByRegion"
+    " where Year = 2025 order by TotalBilling desc",
+    "WeeklyDeniedClaims (latest week)": "select WeekStartDate, ProviderGroup, Region, DeniedClaimCount, DeniedAmount,"
+    " ClaimCount, DenialRate from WeeklyDeniedClaims"
+    " where WeekStartDate = (select max(WeekStartDate) from WeeklyDeniedClaims)"
+    " order by DenialRate desc, ProviderGroup limit 5",
+    "ProviderMissedAppointments": "select AsOfDate, ProviderID, ProviderName, MissedAppointments, MissedRank"
+    " from ProviderMissedAppointments order by MissedRank, ProviderID",
+    "BillingExceptions by rule": "select RuleCode, RuleDescription, count(*) as Records, sum(Amount) as Amount"
+    " from BillingExceptions group by RuleCode, RuleDescription order by RuleCode",
+    "LoadQuality (totals)": "select LoadDate, Entity, Files, RowsRead, RowsLanded, RowsRejected from LoadQuality"
+    " where Rule = '(all)' order by LoadDate desc, Entity limit 7",
+}
 
 
 def _table(headers: list[str], rows: list[tuple], width: int = 60) -> str:
@@ -41,7 +56,11 @@ def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def print_summary(path: str | None = None) -> int:
-    con = duckdb.connect(path or duckdb_path(), read_only=True)
+    path = path or duckdb_path()
+    if not Path(path).exists():
+        print(f"error: no warehouse at {path} (set CARESTAR_DUCKDB_PATH, or run carestar load and dbt build)")
+        return 1
+    con = duckdb.connect(path, read_only=True)
     try:
         raw = [(e, con.execute(f"select count(*) from raw.{e}").fetchall()[0][0]) for e in ENTITIES]
         print("Raw rows landed")
@@ -71,7 +90,7 @@ def print_summary(path: str | None = None) -> int:
             print(_table(["Region", "DiagnosisDescription", "TotalBilling"], rows))
             print()
         for name, sql in MART_PREVIEWS.items():
-            if _exists(con, name):
+            if _exists(con, name.split(" ")[0]):
                 print(name)
                 cur = con.execute(sql)
                 print(_table([d[0] for d in cur.description], cur.fetchall()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -14,6 +13,8 @@ from independent import (
     row_counts,
     weekly_denied_claims,
 )
+
+from carestar.generate import SAMPLE_AS_OF
 
 pytestmark = pytest.mark.slow
 
@@ -52,13 +53,13 @@ def test_provider_missed_appointments(built_warehouse, sample_tree):
     )
     assert rows, "the sample has missed appointments in the last 30 days"
     as_of = rows[0][3]
-    assert as_of == date.today()
+    assert as_of == SAMPLE_AS_OF
     assert {p: (n, r) for p, n, r, _ in rows} == missed_appointments([sample_tree[0]], as_of)
 
 
 def test_billing_exceptions(built_warehouse, sample_tree):
     got = dict(query(built_warehouse, "select RuleCode, count(*) from BillingExceptions group by RuleCode"))
-    expected = billing_exception_counts([sample_tree[0]], date.today())
+    expected = billing_exception_counts([sample_tree[0]], SAMPLE_AS_OF)
     assert got == expected
     assert {"BE01", "BE03", "BE04", "BE05", "BE06"} <= set(got)
 
