@@ -48,8 +48,8 @@ demo: setup
 	$(BIN)/carestar summary
 
 lint: setup
-	$(BIN)/ruff check loader
-	$(BIN)/ruff format --check loader
+	$(BIN)/ruff check loader bench
+	$(BIN)/ruff format --check loader bench
 
 pytest: setup
 	$(BIN)/pytest -q

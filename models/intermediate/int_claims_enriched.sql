@@ -35,7 +35,7 @@ hospitals as (
 
     select
         SourceHospitalID as hospital_id,
-        Region as region
+        Region as hospital_region
     from {{ ref('dim_hospital') }}
 
 ),
@@ -48,7 +48,7 @@ enriched as (
         claims.provider_id,
         providers.provider_key,
         coalesce(providers.provider_group, 'Unknown') as provider_group,
-        coalesce(hospitals.region, 'Unknown') as region,
+        coalesce(hospitals.hospital_region, 'Unknown') as region,
         claims.claim_status,
         claims.submitted_date,
         claims.adjudicated_date,

@@ -189,7 +189,9 @@ exceptions as (
 
 rules as (
 
-    select rule_code, rule_description
+    select
+        rule_code,
+        rule_description
     from {{ ref('billing_exception_rules') }}
 
 ),

@@ -51,21 +51,32 @@ totals as (
 
 ),
 
+rows_per_file_and_rule as (
+
+    select
+        load_id,
+        rule,
+        count(distinct line) as rows_rejected
+    from rejected_rows
+    group by load_id, rule
+
+),
+
 row_rules as (
 
     select
         ledger.load_date,
         ledger.entity,
-        rejected_rows.rule,
-        count(distinct ledger.load_id) as files,
+        rows_per_file_and_rule.rule,
+        count(*) as files,
         0 as rows_read,
         0 as rows_landed,
-        count(distinct {{ dbt.concat(["cast(rejected_rows.load_id as " ~ dbt.type_string() ~ ")", "':'", "cast(rejected_rows.line as " ~ dbt.type_string() ~ ")"]) }}) as rows_rejected
-    from rejected_rows
+        sum(rows_per_file_and_rule.rows_rejected) as rows_rejected
+    from rows_per_file_and_rule
     inner join ledger
-        on rejected_rows.load_id = ledger.load_id
+        on rows_per_file_and_rule.load_id = ledger.load_id
     where ledger.state <> 'rejected'
-    group by ledger.load_date, ledger.entity, rejected_rows.rule
+    group by ledger.load_date, ledger.entity, rows_per_file_and_rule.rule
 
 ),
 
