@@ -16,6 +16,28 @@ from carestar.pipeline import load
 REPO = Path(__file__).resolve().parents[2]
 
 
+# Every relation of the warehouse contract and the marts, with a total order for comparing them.
+CONTRACT_RELATIONS = {
+    "DimDate": "DateID",
+    "DimPatient": "PatientID",
+    "DimProvider": "ProviderID",
+    "DimHospital": "HospitalID",
+    "DimDiagnosis": "DiagnosisID",
+    "FactPatientEncounters": "EncounterID",
+    "EncountersByRegion": "Region, Year",
+    "BillingByRegionDiagnosis": "Region, Year, DiagnosisID",
+    "WeeklyDeniedClaims": "WeekStartDate, ProviderGroup, Region",
+    "ProviderMissedAppointments": "ProviderID",
+    "BillingExceptions": "RuleCode, RecordType, RecordID",
+    "LoadQuality": "LoadDate, Entity, Rule",
+}
+
+
+def snapshot(db: Path) -> dict[str, list[tuple]]:
+    """Every contract relation of a DuckDB warehouse, row for row."""
+    return {name: query(db, f"select * from {name} order by {order}") for name, order in CONTRACT_RELATIONS.items()}
+
+
 @pytest.fixture
 def target(tmp_path: Path):
     t = DuckDBTarget(str(tmp_path / "w.duckdb"))
