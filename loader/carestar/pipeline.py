@@ -9,9 +9,12 @@ rerun after a crash lands each row exactly once.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,7 +24,7 @@ from carestar.contract import ENTITIES, Rule
 from carestar.discover import SourceFile, discover
 from carestar.land import Target
 from carestar.ledger import FileResult
-from carestar.read import FileError, FileShape, read_file
+from carestar.read import Batch, FileError, FileShape, read_file
 from carestar.validate import validate_batch
 
 log = logging.getLogger("carestar.load")
@@ -221,7 +224,7 @@ def _load_file(
     t0 = time.perf_counter()
     try:
         with f.open() as stream:
-            for batch in read_file(stream, f.name, entity, shape):
+            for batch in read_ahead(read_file(stream, f.name, entity, shape)):
                 valid, _ = validate_batch(target.validation_connection, entity, batch.table)
                 valid_total += valid
                 target.land_valid(entity, load_id, f.uri, started)
@@ -270,6 +273,42 @@ def _load_file(
     result.finished_at = result.finished_at if result.finished_at > started else _now()
     log.debug("%s took %.3fs", f.uri, time.perf_counter() - t0)
     return result
+
+
+def read_ahead(batches: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:
+    """Read the next batch in a thread while the current one is validated and landed.
+
+    pyarrow's parser and DuckDB both release the GIL, so the two overlap on
+    two cores. Exceptions (FileError included) are raised in the caller.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                slots.put(batch)
+            slots.put(done)
+        except BaseException as exc:  # handed to the consumer
+            slots.put(exc)
+
+    worker = threading.Thread(target=produce, name="carestar-read", daemon=True)
+    worker.start()
+    try:
+        while (item := slots.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
 
 
 def _account_whole_file(result: FileResult, shape: FileShape) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -59,11 +58,10 @@ class FileShape:
     unknown_columns: list[str] = field(default_factory=list)
     rows_read: int = 0
     bytes_read: int = 0
-    md5: str = ""
 
 
 class _Tap(io.RawIOBase):
-    """Pass-through reader that counts bytes and double quotes and hashes content.
+    """Pass-through reader that counts bytes and double quotes.
 
     An RFC 4180 file has an even number of quote characters; an odd count
     means a quote was never closed, which pyarrow would otherwise accept by
@@ -74,7 +72,6 @@ class _Tap(io.RawIOBase):
         self._inner = inner
         self.bytes = 0
         self.quotes = 0
-        self._md5 = hashlib.md5(usedforsecurity=False)
 
     def readable(self) -> bool:
         return True
@@ -85,12 +82,7 @@ class _Tap(io.RawIOBase):
         b[:n] = data
         self.bytes += n
         self.quotes += data.count(b'"')
-        self._md5.update(data)
         return n
-
-    @property
-    def md5(self) -> str:
-        return self._md5.hexdigest()
 
 
 def file_format(name: str) -> tuple[str, bool]:
@@ -126,7 +118,6 @@ def read_file(stream: BinaryIO, name: str, entity: Entity, shape: FileShape) -> 
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise FileError(Rule.FILE_UNREADABLE, type(exc).__name__) from None
     shape.bytes_read = raw_tap.bytes
-    shape.md5 = raw_tap.md5
 
 
 def _map_header(names: list[str], entity: Entity, shape: FileShape) -> list[str]:
