@@ -98,15 +98,30 @@ def dbt(*args: str, db: Path, check: bool = True, env: dict | None = None) -> su
     return proc
 
 
+def load_into(db: Path, root: Path) -> None:
+    """Load a landing tree into a DuckDB file."""
+    t = DuckDBTarget(str(db))
+    try:
+        load(str(root), t, progress=False)
+    finally:
+        t.close()
+
+
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory, sample_tree) -> Path:
     """Batch one loaded and built with dbt on a fresh DuckDB file."""
     db = tmp_path_factory.mktemp("warehouse") / "carestar.duckdb"
-    t = DuckDBTarget(str(db))
-    try:
-        load(str(sample_tree[0]), t, progress=False)
-    finally:
-        t.close()
+    load_into(db, sample_tree[0])
+    dbt("build", db=db)
+    return db
+
+
+@pytest.fixture(scope="session")
+def late_warehouse(built_warehouse, sample_tree, tmp_path_factory) -> Path:
+    """Batch one built, then batch two loaded and built incrementally."""
+    db = tmp_path_factory.mktemp("late") / "late.duckdb"
+    shutil.copy(built_warehouse, db)
+    load_into(db, sample_tree[1])
     dbt("build", db=db)
     return db
 

@@ -53,3 +53,17 @@ def test_every_relation_equals_duckdb(pg_warehouse, built_warehouse, relation):
     duck = query(built_warehouse, sql)
     assert len(pg) == len(duck) > 0
     assert pg == duck
+
+
+def test_incremental_merge_after_the_late_batch_equals_duckdb(
+    pg_warehouse, late_warehouse, sample_tree, postgres_env, tmp_path
+):
+    target = PostgresTarget(pg_warehouse)
+    try:
+        load(str(sample_tree[1]), target, progress=False)
+    finally:
+        target.close()
+    dbt("build", db=tmp_path / "unused.duckdb", env={**postgres_env, "CARESTAR_TARGET": "postgres"})
+    for relation, order in RELATIONS.items():
+        sql = f"select * from {relation} order by {order}"
+        assert _pg(pg_warehouse, sql) == query(late_warehouse, sql), relation

@@ -7,11 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import CONTRACT_RELATIONS, dbt, query, snapshot
+from conftest import CONTRACT_RELATIONS, dbt, load_into, query, snapshot
 from independent import acceptance_figures
 
-from carestar.land import DuckDBTarget
-from carestar.pipeline import load
 from carestar.summary import ACCEPTANCE_QUERY
 
 pytestmark = pytest.mark.slow
@@ -84,24 +82,6 @@ def test_a_rebuild_changes_no_key(built_warehouse, tmp_path):
     assert _keys(db) == before
 
 
-@pytest.fixture(scope="module")
-def late_warehouse(built_warehouse, sample_tree, tmp_path_factory) -> Path:
-    """Batch one built, then batch two loaded and built incrementally."""
-    db = tmp_path_factory.mktemp("late") / "late.duckdb"
-    shutil.copy(built_warehouse, db)
-    _load(db, sample_tree[1])
-    dbt("build", db=db)
-    return db
-
-
-def _load(db: Path, root: Path) -> None:
-    target = DuckDBTarget(str(db))
-    try:
-        load(str(root), target, progress=False)
-    finally:
-        target.close()
-
-
 def test_late_batch_fills_inferred_members_and_keeps_keys(built_warehouse, late_warehouse, sample_tree):
     db = late_warehouse
     before = _keys(built_warehouse)
@@ -126,8 +106,8 @@ def test_late_batch_fills_inferred_members_and_keeps_keys(built_warehouse, late_
 def test_incremental_build_equals_a_full_rebuild(late_warehouse, sample_tree, tmp_path):
     """Batch one, build, batch two, build incrementally == both batches and one full build, row for row."""
     fresh = tmp_path / "full.duckdb"
-    _load(fresh, sample_tree[0])
-    _load(fresh, sample_tree[1])
+    load_into(fresh, sample_tree[0])
+    load_into(fresh, sample_tree[1])
     dbt("build", db=fresh)
     incremental, full = snapshot(late_warehouse), snapshot(fresh)
     for name in CONTRACT_RELATIONS:

@@ -1,4 +1,11 @@
-{{ config(alias=contract_relation_name('DimDiagnosis')) }}
+-- depends_on: {{ ref('stg_landing__diagnoses') }}
+{{ config(
+    alias=contract_relation_name('DimDiagnosis'),
+    materialized='incremental',
+    unique_key='DiagnosisID',
+    incremental_strategy='merge',
+    on_schema_change='fail',
+) }}
 
 {#-
   Every ICD-10-CM code (seed), every code a diagnoses file adds (its
@@ -15,6 +22,9 @@ registry as (
         diagnosis_code_key,
         diagnosis_key
     from {{ ref('int_diagnosis_keys') }}
+    {% if is_incremental() %}
+        where {{ changed_members('diagnosis_code_key', 'diagnosis_key', ref('stg_landing__diagnoses'), 'DiagnosisID') }}
+    {% endif %}
 
 ),
 
@@ -35,7 +45,8 @@ landed as (
         diagnosis_code_key,
         diagnosis_code,
         description,
-        category
+        category,
+        _load_id
     from {{ ref('int_diagnoses_deduplicated') }}
 
 ),
@@ -65,7 +76,8 @@ members as (
         ) as DiagnosisDescription,
         cast(coalesce(landed.category, icd10cm.category, 'Unknown') as varchar(50)) as Category,
         {{ bit_from('icd10cm.diagnosis_code_key is null and landed.diagnosis_code_key is null') }}
-            as IsInferredMember
+            as IsInferredMember,
+        cast(landed._load_id as {{ dbt.type_bigint() }}) as LoadID
     from registry
     left join icd10cm
         on registry.diagnosis_code_key = icd10cm.diagnosis_code_key
@@ -83,7 +95,8 @@ unknown_member as (
         cast('UNKNOWN' as varchar(10)) as DiagnosisCode,
         cast('Unknown diagnosis' as varchar(200)) as DiagnosisDescription,
         cast('Unknown' as varchar(50)) as Category,
-        {{ bit_false() }} as IsInferredMember
+        {{ bit_false() }} as IsInferredMember,
+        cast(null as {{ dbt.type_bigint() }}) as LoadID
 
 ),
 
@@ -94,7 +107,8 @@ final as (
         DiagnosisCode,
         DiagnosisDescription,
         Category,
-        IsInferredMember
+        IsInferredMember,
+        LoadID
     from members
     union all
     select
@@ -102,7 +116,8 @@ final as (
         DiagnosisCode,
         DiagnosisDescription,
         Category,
-        IsInferredMember
+        IsInferredMember,
+        LoadID
     from unknown_member
 
 )

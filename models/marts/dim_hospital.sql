@@ -1,4 +1,11 @@
-{{ config(alias=contract_relation_name('DimHospital')) }}
+-- depends_on: {{ ref('stg_landing__hospitals') }}
+{{ config(
+    alias=contract_relation_name('DimHospital'),
+    materialized='incremental',
+    unique_key='HospitalID',
+    incremental_strategy='merge',
+    on_schema_change='fail',
+) }}
 
 with
 
@@ -8,6 +15,9 @@ registry as (
         hospital_id,
         hospital_key
     from {{ ref('int_hospital_keys') }}
+    {% if is_incremental() %}
+        where {{ changed_members('hospital_id', 'hospital_key', ref('stg_landing__hospitals'), 'HospitalID') }}
+    {% endif %}
 
 ),
 
@@ -18,7 +28,8 @@ hospitals as (
         hospital_name,
         state,
         region,
-        facility_type
+        facility_type,
+        _load_id
     from {{ ref('int_hospitals_deduplicated') }}
 
 ),
@@ -42,7 +53,8 @@ final as (
         cast(hospitals.state as varchar(2)) as State,
         cast(hospitals.facility_type as varchar(50)) as FacilityType,
         cast(registry.hospital_id as varchar(64)) as SourceHospitalID,
-        {{ bit_from('hospitals.hospital_id is null') }} as IsInferredMember
+        {{ bit_from('hospitals.hospital_id is null') }} as IsInferredMember,
+        cast(hospitals._load_id as {{ dbt.type_bigint() }}) as LoadID
     from registry
     left join hospitals
         on registry.hospital_id = hospitals.hospital_id

@@ -1,4 +1,11 @@
-{{ config(alias=contract_relation_name('DimPatient')) }}
+-- depends_on: {{ ref('stg_landing__patients') }}
+{{ config(
+    alias=contract_relation_name('DimPatient'),
+    materialized='incremental',
+    unique_key='PatientID',
+    incremental_strategy='merge',
+    on_schema_change='fail',
+) }}
 
 with
 
@@ -8,6 +15,9 @@ registry as (
         patient_id,
         patient_key
     from {{ ref('int_patient_keys') }}
+    {% if is_incremental() %}
+        where {{ changed_members('patient_id', 'patient_key', ref('stg_landing__patients'), 'PatientID') }}
+    {% endif %}
 
 ),
 
@@ -20,7 +30,8 @@ patients as (
         last_name,
         date_of_birth,
         gender,
-        is_active
+        is_active,
+        _load_id
     from {{ ref('int_patients_deduplicated') }}
 
 ),
@@ -36,7 +47,8 @@ final as (
         cast(patients.gender as char(1)) as Gender,
         patients.is_active as IsActive,
         cast(registry.patient_id as varchar(64)) as SourcePatientID,
-        {{ bit_from('patients.patient_id is null') }} as IsInferredMember
+        {{ bit_from('patients.patient_id is null') }} as IsInferredMember,
+        cast(patients._load_id as {{ dbt.type_bigint() }}) as LoadID
     from registry
     left join patients
         on registry.patient_id = patients.patient_id

@@ -1,4 +1,11 @@
-{{ config(alias=contract_relation_name('DimProvider')) }}
+-- depends_on: {{ ref('stg_landing__providers') }}
+{{ config(
+    alias=contract_relation_name('DimProvider'),
+    materialized='incremental',
+    unique_key='ProviderID',
+    incremental_strategy='merge',
+    on_schema_change='fail',
+) }}
 
 with
 
@@ -8,6 +15,9 @@ registry as (
         provider_id,
         provider_key
     from {{ ref('int_provider_keys') }}
+    {% if is_incremental() %}
+        where {{ changed_members('provider_id', 'provider_key', ref('stg_landing__providers'), 'ProviderID') }}
+    {% endif %}
 
 ),
 
@@ -20,7 +30,8 @@ providers as (
         specialty,
         license_number,
         provider_group,
-        is_active
+        is_active,
+        _load_id
     from {{ ref('int_providers_deduplicated') }}
 
 ),
@@ -36,7 +47,8 @@ final as (
         cast(providers.provider_group as varchar(100)) as ProviderGroup,
         cast(providers.hospital_id as varchar(64)) as SourceHospitalID,
         cast(registry.provider_id as varchar(64)) as SourceProviderID,
-        {{ bit_from('providers.provider_id is null') }} as IsInferredMember
+        {{ bit_from('providers.provider_id is null') }} as IsInferredMember,
+        cast(providers._load_id as {{ dbt.type_bigint() }}) as LoadID
     from registry
     left join providers
         on registry.provider_id = providers.provider_id

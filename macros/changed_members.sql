@@ -1,0 +1,19 @@
+{#-
+  The members an incremental dimension build must (re)write: keys the registry
+  gave since the last build (keys only grow), and members whose own rows were
+  loaded since then (load ids above the dimension's highest LoadID, less var
+  incremental_lookback_loads). Use inside `{% if is_incremental() %}`.
+-#}
+{% macro changed_members(id_column, key_column, entity_relation, dimension_key, entity_id_column=none) %}
+    (
+        {{ key_column }} > (select coalesce(max({{ dimension_key }}), 0) from {{ this }})
+        or {{ id_column }} in (
+            select {{ entity_id_column or id_column }}
+            from {{ entity_relation }}
+            where _load_id > (
+                select coalesce(max(LoadID), 0) - {{ var('incremental_lookback_loads') }}
+                from {{ this }}
+            )
+        )
+    )
+{% endmacro %}
