@@ -27,7 +27,7 @@ from carestar.validate import rejects_sql, valid_rows_sql
 
 DEFAULT_DUCKDB_PATH = "warehouse/carestar.duckdb"
 TARGETS = ("duckdb", "postgres")
-REJECT_COLUMNS = "load_id, entity, source_uri, line, column_name, rule"
+REJECT_COLUMNS = "load_id, entity, source_uri, line, column_name, rule_code"
 
 
 def duckdb_path() -> str:
@@ -117,7 +117,7 @@ class Target(ABC):
                     "source_uri": pa.array([uri] * n, pa.string()),
                     "line": pa.array([r.line for r in rejects], pa.int64()),
                     "column_name": pa.array([r.column for r in rejects], pa.string()),
-                    "rule": pa.array([r.rule.value for r in rejects], pa.string()),
+                    "rule_code": pa.array([r.rule.value for r in rejects], pa.string()),
                 }
             )
         )
@@ -129,7 +129,7 @@ class Target(ABC):
             f"select count(distinct line) from {SCHEMA}.rejected_rows where load_id = ?", [load_id]
         )[0][0]
         rules = self.fetchall(
-            f"select rule, count(*) from {SCHEMA}.rejected_rows where load_id = ? group by rule", [load_id]
+            f"select rule_code, count(*) from {SCHEMA}.rejected_rows where load_id = ? group by rule_code", [load_id]
         )
         return int(landed), int(rejected), {k: int(v) for k, v in rules}
 
@@ -210,7 +210,7 @@ class DuckDBTarget(Target):
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
         self.execute(
             f"insert into {SCHEMA}.rejected_rows ({REJECT_COLUMNS})"
-            f" select ?, ?, ?, line, column_name, rule from ({rejects_sql()}) as r",
+            f" select ?, ?, ?, line, column_name, rule_code from ({rejects_sql()}) as r",
             [load_id, entity.name, uri],
         )
 
@@ -288,7 +288,7 @@ class PostgresTarget(Target):
         self._copy(
             f"{SCHEMA}.rejected_rows",
             REJECT_COLUMNS,
-            f"select cast(? as bigint), cast(? as varchar), cast(? as varchar), line, column_name, rule"
+            f"select cast(? as bigint), cast(? as varchar), cast(? as varchar), line, column_name, rule_code"
             f" from ({rejects_sql()}) as r",
             [load_id, entity.name, uri],
         )

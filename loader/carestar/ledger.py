@@ -45,7 +45,7 @@ REJECTED_COLUMNS: dict[str, str] = {
     "source_uri": "varchar(1024) not null",
     "line": "bigint not null",
     "column_name": "varchar(64)",
-    "rule": "varchar(40) not null",
+    "rule_code": "varchar(40) not null",
 }
 
 RUN_COLUMNS: dict[str, str] = {

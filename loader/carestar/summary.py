@@ -31,7 +31,7 @@ MART_PREVIEWS: dict[str, str] = {
     "BillingExceptions by rule": "select RuleCode, RuleDescription, count(*) as Records, sum(Amount) as Amount"
     " from BillingExceptions group by RuleCode, RuleDescription order by RuleCode",
     "LoadQuality (totals)": "select LoadDate, Entity, Files, RowsRead, RowsLanded, RowsRejected from LoadQuality"
-    " where Rule = '(all)' order by LoadDate desc, Entity limit 7",
+    " where RuleCode = '(all)' order by LoadDate desc, Entity limit 7",
 }
 
 
@@ -71,8 +71,8 @@ def print_summary(path: str | None = None) -> int:
         print(_table(["relation", "rows"], star))
         print()
         rules = con.execute(
-            "select rule, count(distinct load_id || ':' || line) as rows_rejected, count(*) as broken_rules"
-            " from raw.rejected_rows group by rule order by rows_rejected desc"
+            "select rule_code, count(distinct load_id || ':' || line) as rows_rejected, count(*) as broken_rules"
+            " from raw.rejected_rows group by rule_code order by rows_rejected desc"
         ).fetchall()
         files = con.execute(
             "select state, count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_landed), 0),"

@@ -189,5 +189,5 @@ def valid_rows_sql(entity: Entity) -> str:
 def rejects_sql() -> str:
     """Rejected (line, column, rule) triples of the current batch."""
     return f"""
-select _line as line, split_part(e, ':', 1) as column_name, split_part(e, ':', 2) as rule
+select _line as line, split_part(e, ':', 1) as column_name, split_part(e, ':', 2) as rule_code
 from (select _line, unnest(_errors) as e from {VALIDATED} where len(_errors) > 0) as r"""

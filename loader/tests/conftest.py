@@ -29,7 +29,7 @@ CONTRACT_RELATIONS = {
     "WeeklyDeniedClaims": "WeekStartDate, ProviderGroup, Region",
     "ProviderMissedAppointments": "ProviderID",
     "BillingExceptions": "RuleCode, RecordType, RecordID",
-    "LoadQuality": "LoadDate, Entity, Rule",
+    "LoadQuality": "LoadDate, Entity, RuleCode",
 }
 
 

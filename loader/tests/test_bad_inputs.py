@@ -271,7 +271,7 @@ def test_bad_input(case: Case, tmp_path, run_load, target):
     else:
         assert result.state == "landed", result.error_message
         assert result.rows_landed == case.landed
-        got = set(target.con.execute("select line, column_name, rule from raw.rejected_rows").fetchall())
+        got = set(target.con.execute("select line, column_name, rule_code from raw.rejected_rows").fetchall())
         assert got == {(line, col, rule.value) for line, col, rule in case.rejects}
     # every row read is landed or rejected, in the report and in the database
     assert result.rows_read == result.rows_landed + result.rows_rejected

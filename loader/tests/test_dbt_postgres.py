@@ -67,3 +67,15 @@ def test_incremental_merge_after_the_late_batch_equals_duckdb(
     for relation, order in RELATIONS.items():
         sql = f"select * from {relation} order by {order}"
         assert _pg(pg_warehouse, sql) == query(late_warehouse, sql), relation
+
+
+def test_postgres_physical_design(pg_warehouse):
+    views = _pg(pg_warehouse, "select matviewname from pg_matviews")
+    assert ("encountersbyregion",) in views
+    indexes = {
+        name
+        for (name,) in _pg(pg_warehouse, "select indexname from pg_indexes where tablename = 'factpatientencounters'")
+    }
+    assert {"factpatientencounters__dateid_idx", "factpatientencounters__hospitalid_idx"} <= indexes
+    (partial,) = _pg(pg_warehouse, "select indexdef from pg_indexes where indexname like '%missed_idx'")[0]
+    assert "WHERE" in partial and "missed" in partial

@@ -65,9 +65,11 @@ def test_billing_exceptions(built_warehouse, sample_tree):
 
 
 def test_load_quality_matches_the_files(built_warehouse, sample_tree):
-    totals = "select Entity, sum(RowsRead), sum(RowsLanded), sum(RowsRejected) from LoadQuality where Rule = '(all)'"
+    totals = (
+        "select Entity, sum(RowsRead), sum(RowsLanded), sum(RowsRejected) from LoadQuality where RuleCode = '(all)'"
+    )
     got = {entity: counts for entity, *counts in query(built_warehouse, totals + " group by Entity")}
     got = {entity: tuple(counts) for entity, counts in got.items()}
     assert got == row_counts([sample_tree[0]])
-    by_rule = query(built_warehouse, "select sum(RowsRejected) from LoadQuality where Rule not in ('(all)')")[0][0]
+    by_rule = query(built_warehouse, "select sum(RowsRejected) from LoadQuality where RuleCode not in ('(all)')")[0][0]
     assert by_rule >= sum(j for _, _, j in got.values())  # a row breaking two rules counts under both

@@ -4,6 +4,8 @@
     unique_key='EncounterID',
     incremental_strategy='merge',
     on_schema_change='fail',
+    as_columnstore=false,
+    post_hook="{{ fact_physical_design(this) }}",
 ) }}
 
 {#-

@@ -2,7 +2,7 @@
 
 {#-
   Per load date, entity and rule, from the loader's ledger and rejected rows:
-  Rule '(all)' carries the day's totals (rows read, landed, rejected); each
+  RuleCode '(all)' carries the day's totals (rows read, landed, rejected); each
   rule code carries the rows it rejected (a row breaking two rules counts for
   both); a refused file shows under its file-level code with all its rows.
   Superseded file versions count on the day they were loaded.
@@ -30,7 +30,7 @@ rejected_rows as (
 
     select
         load_id,
-        rule,
+        rule_code,
         line
     from {{ source('landing', 'rejected_rows') }}
 
@@ -41,7 +41,7 @@ totals as (
     select
         load_date,
         entity,
-        '(all)' as rule,
+        '(all)' as rule_code,
         count(*) as files,
         sum(rows_read) as rows_read,
         sum(rows_landed) as rows_landed,
@@ -55,10 +55,10 @@ rows_per_file_and_rule as (
 
     select
         load_id,
-        rule,
+        rule_code,
         count(distinct line) as rows_rejected
     from rejected_rows
-    group by load_id, rule
+    group by load_id, rule_code
 
 ),
 
@@ -67,7 +67,7 @@ row_rules as (
     select
         ledger.load_date,
         ledger.entity,
-        rows_per_file_and_rule.rule,
+        rows_per_file_and_rule.rule_code,
         count(*) as files,
         0 as rows_read,
         0 as rows_landed,
@@ -76,7 +76,7 @@ row_rules as (
     inner join ledger
         on rows_per_file_and_rule.load_id = ledger.load_id
     where ledger.state <> 'rejected'
-    group by ledger.load_date, ledger.entity, rows_per_file_and_rule.rule
+    group by ledger.load_date, ledger.entity, rows_per_file_and_rule.rule_code
 
 ),
 
@@ -85,7 +85,7 @@ file_rules as (
     select
         load_date,
         entity,
-        error_code as rule,
+        error_code as rule_code,
         count(*) as files,
         sum(rows_read) as rows_read,
         0 as rows_landed,
@@ -111,7 +111,7 @@ final as (
     select
         load_date as LoadDate,
         cast(entity as varchar(20)) as Entity,
-        cast(rule as varchar(40)) as Rule,
+        cast(rule_code as varchar(40)) as RuleCode,
         cast(files as integer) as Files,
         cast(rows_read as {{ dbt.type_bigint() }}) as RowsRead,
         cast(rows_landed as {{ dbt.type_bigint() }}) as RowsLanded,

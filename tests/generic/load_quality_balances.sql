@@ -3,6 +3,6 @@
 
 select *
 from {{ model }}
-where Rule = '(all)' and RowsRead <> RowsLanded + RowsRejected
+where RuleCode = '(all)' and RowsRead <> RowsLanded + RowsRejected
 
 {% endtest %}

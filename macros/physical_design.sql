@@ -1,0 +1,111 @@
+{#-
+  Physical design of FactPatientEncounters, per target (warehouse.md), as a
+  post-hook so the model itself stays target-free.
+
+  - DuckDB: rows are written in DateID order (macro storage_order); nothing here.
+  - PostgreSQL: b-tree indexes on DateID (the date filter) and each dimension key (joins).
+  - Redshift: distribution and sort keys come from configs in dbt_project.yml
+    (dist PatientID, sort DateID); no indexes exist there.
+  - SQL Server: a RANGE RIGHT partition function and scheme on DateID with
+    yearly boundaries, and the clustered columnstore index built on that scheme.
+-#}
+{% macro fact_physical_design(relation) %}
+    {{ return(adapter.dispatch('fact_physical_design', 'carestar')(relation)) }}
+{% endmacro %}
+
+{% macro default__fact_physical_design(relation) %}{% endmacro %}
+
+{% macro redshift__fact_physical_design(relation) %}{% endmacro %}
+
+{% macro postgres__fact_physical_design(relation) %}
+    {%- for column in ['DateID', 'PatientID', 'ProviderID', 'HospitalID', 'DiagnosisID'] %}
+    create index if not exists {{ relation.identifier }}__{{ column | lower }}_idx
+        on {{ relation }} ({{ column }});
+    {%- endfor %}
+{% endmacro %}
+
+{#- Yearly DateID boundaries covering vars dim_date_start .. dim_date_end (a year past each end). -#}
+{% macro date_id_year_boundaries() %}
+    {%- set first = var('dim_date_start')[:4] | int -%}
+    {%- set last = var('dim_date_end')[:4] | int -%}
+    {%- set boundaries = [] -%}
+    {%- for year in range(first, last + 2) -%}
+        {%- do boundaries.append(year * 10000 + 101) -%}
+    {%- endfor -%}
+    {{ return(boundaries) }}
+{% endmacro %}
+
+{% macro sqlserver__fact_physical_design(relation) %}
+    {%- set boundaries = date_id_year_boundaries() -%}
+    if not exists (select 1 from sys.partition_functions where name = 'pf_carestar_date_id')
+        create partition function pf_carestar_date_id (int)
+        as range right for values ({{ boundaries | join(', ') }});
+    if not exists (select 1 from sys.partition_schemes where name = 'ps_carestar_date_id')
+        create partition scheme ps_carestar_date_id
+        as partition pf_carestar_date_id all to ([primary]);
+    if not exists (
+        select 1 from sys.indexes
+        where object_id = object_id('{{ relation.include(database=false) }}') and type = 5
+    )
+        create clustered columnstore index cci_{{ relation.identifier }}
+        on {{ relation.include(database=false) }}
+        on ps_carestar_date_id (DateID);
+{% endmacro %}
+
+
+{#-
+  How the region/year aggregate (EncountersByRegion) is kept, per target:
+  DuckDB a table; PostgreSQL and Redshift a materialized view (refreshed by
+  each build); SQL Server an indexed view (materialization indexed_view).
+-#}
+{% macro aggregate_materialization() %}
+    {{ return(adapter.dispatch('aggregate_materialization', 'carestar')()) }}
+{% endmacro %}
+
+{% macro default__aggregate_materialization() %}{{ return('table') }}{% endmacro %}
+
+{% macro postgres__aggregate_materialization() %}{{ return('materialized_view') }}{% endmacro %}
+
+{% macro sqlserver__aggregate_materialization() %}{{ return('indexed_view') }}{% endmacro %}
+
+
+{#- COUNT_BIG(*) where an indexed view needs it, count(*) elsewhere. -#}
+{% macro count_rows() %}
+    {{ return(adapter.dispatch('count_rows', 'carestar')()) }}
+{% endmacro %}
+
+{% macro default__count_rows() %}count(*){% endmacro %}
+
+{% macro sqlserver__count_rows() %}count_big(*){% endmacro %}
+
+
+{#- An expression with NULL as 0 that SQL Server also treats as non-nullable (ISNULL, not COALESCE). -#}
+{% macro zero_if_null(expr) %}
+    {{ return(adapter.dispatch('zero_if_null', 'carestar')(expr)) }}
+{% endmacro %}
+
+{% macro default__zero_if_null(expr) %}coalesce({{ expr }}, 0){% endmacro %}
+
+{% macro sqlserver__zero_if_null(expr) %}isnull({{ expr }}, 0){% endmacro %}
+
+
+{#-
+  Every DDL statement of the physical design a run on this target sends from
+  carestar's own macros, rendered by analyses/physical_design_ddl.sql so the
+  offline checks parse it in the target's dialect.
+-#}
+{% macro physical_design_ddl() %}
+    {{ return(adapter.dispatch('physical_design_ddl', 'carestar')()) }}
+{% endmacro %}
+
+{% macro default__physical_design_ddl() %}
+    {%- set fact = ref('fct_patient_encounters') -%}
+    {%- set appointments = ref('int_appointments_deduplicated') -%}
+    {{ return([fact_physical_design(fact), missed_appointments_index(appointments)]) }}
+{% endmacro %}
+
+{% macro sqlserver__physical_design_ddl() %}
+    {%- set aggregate = ref('encounters_by_region') -%}
+    {%- set body = "select Region, count_big(*) as EncounterCount from dbo.FactPatientEncounters group by Region" -%}
+    {{ return(default__physical_design_ddl() + indexed_view_ddl(aggregate, body, ['Region'])) }}
+{% endmacro %}
