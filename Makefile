@@ -16,13 +16,14 @@ DEMO_ENCOUNTERS ?= 30000
 # the sample data's "today" (carestar.generate.SAMPLE_AS_OF): reports on it do not depend on the run date
 DEMO_VARS := {as_of_date: '2026-11-25'}
 
-.PHONY: help setup demo test lint pytest sqlfluff seeds bench clean
+.PHONY: help setup demo test lint pytest sqlfluff seeds bench backfill clean
 
 help:
 	@echo "make demo   set up, generate sample data, load it, build the warehouse, print a summary"
 	@echo "make test   set up and run every test (ruff, pytest, dbt build, sqlfluff)"
 	@echo "make bench  benchmarks (writes bench/results/)"
 	@echo "make seeds  rewrite the seeds made from kept libraries"
+	@echo "make backfill SOURCE=s3://bucket/prefix SINCE=2025-01-01 UNTIL=2025-01-31 [TARGET=duckdb]"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +65,13 @@ test: lint pytest sqlfluff
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+# Load (exactly once) what a date window holds, then build incrementally. Rerunning it is safe.
+TARGET ?= duckdb
+backfill: setup
+	@test -n "$(SOURCE)" -a -n "$(SINCE)" -a -n "$(UNTIL)" || { echo "usage: make backfill SOURCE=... SINCE=YYYY-MM-DD UNTIL=YYYY-MM-DD [TARGET=duckdb]"; exit 2; }
+	$(BIN)/carestar load $(SOURCE) --target $(TARGET) --since $(SINCE) --until $(UNTIL) || [ $$? -eq 3 ]
+	CARESTAR_TARGET=$(TARGET) $(BIN)/dbt build
 
 clean:
 	rm -rf $(VENV) .carestar warehouse target logs

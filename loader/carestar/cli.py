@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from datetime import date
 from pathlib import Path
 
 from carestar import __version__
@@ -44,11 +45,18 @@ def _cmd_contract_docs(args: argparse.Namespace) -> int:
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
+    from carestar.alert import send_failure_alert
     from carestar.land import open_target
-    from carestar.pipeline import load
+    from carestar.pipeline import EXIT_FAILED, load
 
     if not 0 <= args.max_reject_ratio <= 1:
         print("error: --max-reject-ratio must be between 0 and 1", file=sys.stderr)
+        return 2
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+        until = date.fromisoformat(args.until) if args.until else None
+    except ValueError:
+        print("error: --since and --until take dates as YYYY-MM-DD", file=sys.stderr)
         return 2
     target = open_target(args.target)
     try:
@@ -58,10 +66,14 @@ def _cmd_load(args: argparse.Namespace) -> int:
             max_reject_ratio=args.max_reject_ratio,
             dry_run=args.dry_run,
             progress=False if args.no_progress else None,
+            since=since,
+            until=until,
         )
     finally:
         target.close()
     data = report.as_dict()
+    if report.exit_code == EXIT_FAILED or data["files"]["rejected"]:
+        send_failure_alert(data)
     if args.report:
         Path(args.report).write_text(json.dumps(data, indent=2, default=str))
     files, rows = data["files"], data["rows"]
@@ -126,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="reject a whole file when more than this share of its rows is rejected (default 0.25)",
     )
     ld.add_argument("--dry-run", action="store_true", help="validate and report; land nothing")
+    ld.add_argument(
+        "--since", help="only files dated on or after YYYY-MM-DD (partition date in the path, else object time)"
+    )
+    ld.add_argument("--until", help="only files dated on or before YYYY-MM-DD")
     ld.add_argument("--report", help="write a JSON run report to this file")
     ld.add_argument("--no-progress", action="store_true", help="no progress bar")
     ld.set_defaults(func=_cmd_load)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,10 +27,42 @@ class SourceFile:
     etag: str
     size: int
     open: Callable[[], BinaryIO]
+    modified: datetime | None = None  # S3 LastModified or the local file's mtime (UTC)
 
     @property
     def name(self) -> str:
         return self.uri.rsplit("/", 1)[-1]
+
+    @property
+    def partition_date(self) -> date | None:
+        """The date a path names (dt=2025-01-31, 2025/01/31, year=2025/month=01/day=31), else None."""
+        for pattern in _DATE_PATTERNS:
+            if match := pattern.search(self.uri):
+                try:
+                    return date(*(int(g) for g in match.groups()))
+                except ValueError:
+                    continue
+        return None
+
+    @property
+    def window_date(self) -> date | None:
+        """The date --since/--until compare: the path's partition date, else the object's time."""
+        return self.partition_date or (self.modified.date() if self.modified else None)
+
+
+_DATE_PATTERNS = (
+    re.compile(r"year=(\d{4})/month=(\d{1,2})/day=(\d{1,2})(?:/|$)"),
+    re.compile(r"(?:^|[/=_.-])(\d{4})-(\d{2})-(\d{2})(?=$|[/._T])"),
+    re.compile(r"/(\d{4})/(\d{2})/(\d{2})/"),
+)
+
+
+def in_window(f: SourceFile, since: date | None, until: date | None) -> bool:
+    """Is the file's date within [since, until] (both inclusive, either open)? Undated files are out."""
+    if since is None and until is None:
+        return True
+    day = f.window_date
+    return day is not None and (since is None or day >= since) and (until is None or day <= until)
 
 
 @dataclass
@@ -86,6 +120,7 @@ def _discover_local(root: Path) -> Discovery:
                     etag=_md5(path),
                     size=path.stat().st_size,
                     open=lambda p=path: p.open("rb"),
+                    modified=datetime.fromtimestamp(path.stat().st_mtime, UTC),
                 )
             )
     files.sort(key=lambda f: f.uri)
@@ -125,6 +160,7 @@ def _discover_s3(root: str) -> Discovery:
                     etag=obj["ETag"].strip('"'),
                     size=int(obj["Size"]),
                     open=lambda k=key, e=obj["ETag"]: _open_s3(client, bucket, k, e),
+                    modified=obj.get("LastModified"),
                 )
             )
     files.sort(key=lambda f: f.uri)

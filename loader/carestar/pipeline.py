@@ -16,12 +16,12 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from tqdm import tqdm
 
 from carestar.contract import ENTITIES, Rule
-from carestar.discover import SourceFile, discover
+from carestar.discover import SourceFile, discover, in_window
 from carestar.land import Target
 from carestar.ledger import FileResult
 from carestar.read import Batch, FileError, FileShape, read_file
@@ -49,6 +49,7 @@ class RunReport:
     finished_at: datetime | None = None
     files: list[FileResult] = field(default_factory=list)
     skipped: int = 0
+    outside_window: int = 0
     ignored: list[str] = field(default_factory=list)
     dry_run: bool = False
 
@@ -97,8 +98,9 @@ class RunReport:
             "finished_at": (self.finished_at or self.started_at).isoformat(),
             "seconds": round(seconds, 3),
             "files": {
-                "seen": len(self.files) + self.skipped,
+                "seen": len(self.files) + self.skipped + self.outside_window,
                 "skipped_already_loaded": self.skipped,
+                "outside_window": self.outside_window,
                 "landed": self.count("landed"),
                 "rejected": self.count("rejected"),
                 "failed": self.count("failed"),
@@ -144,8 +146,15 @@ def load(
     max_reject_ratio: float = DEFAULT_MAX_REJECT_RATIO,
     dry_run: bool = False,
     progress: bool | None = None,
+    since: date | None = None,
+    until: date | None = None,
 ) -> RunReport:
-    """Land every new file version under `source` into `target`."""
+    """Land every new file version under `source` into `target`.
+
+    `since`/`until` narrow the run to files whose partition date (or, without
+    one, object time) is in that window: a backfill. Files outside it stay
+    unloaded for a later run; files already in the ledger are skipped as always.
+    """
     report = RunReport(str(uuid.uuid4()), source, target.name, _now(), dry_run=dry_run)
     target.ensure_schema()
     found = discover(source)
@@ -155,7 +164,9 @@ def load(
     handled, landed = target.versions()
     todo: list[SourceFile] = []
     for f in found.files:
-        if (f.uri, f.etag, f.size) in handled:
+        if not in_window(f, since, until):
+            report.outside_window += 1
+        elif (f.uri, f.etag, f.size) in handled:
             report.skipped += 1
         else:
             todo.append(f)

@@ -139,3 +139,21 @@ def test_a_database_failure_fails_the_file_and_is_retried(tmp_path, run_load, ta
     (retry,) = run_load(root).files
     assert retry.state == "landed"
     assert target.con.execute("select count(*) from raw.patients").fetchall() == [(1,)]
+
+
+def test_since_until_backfills_a_date_window(tmp_path, run_load, target):
+    from datetime import date
+
+    root = tmp_path / "land"
+    for day in ("2025-01-01", "2025-01-02", "2025-01-03"):
+        write(root, f"patients/dt={day}/p.csv", f"{HEADER}\nP{day[-1]},Ann,1980-01-01\n")
+    write(root, "patients/year=2025/month=01/day=02/q.csv", f"{HEADER}\nQ2,Bo,1980-01-01\n")
+    window = run_load(root, since=date(2025, 1, 2), until=date(2025, 1, 2))
+    assert sorted(f.source_uri.split("land/")[1] for f in window.files) == [
+        "patients/dt=2025-01-02/p.csv",
+        "patients/year=2025/month=01/day=02/q.csv",
+    ]
+    assert window.outside_window == 2
+    rest = run_load(root)  # the rest lands later; the window's files are not loaded twice
+    assert len(rest.files) == 2 and rest.skipped == 2
+    assert target.fetchall("select count(*) from raw.patients") == [(4,)]
