@@ -64,7 +64,8 @@ sqlfluff: setup
 test: lint pytest sqlfluff
 
 bench: setup
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --encounters 1000000 10000000 --memory-gb 2
+	$(BIN)/python bench/warehouse.py --encounters 10000000
 
 # Load (exactly once) what a date window holds, then build incrementally. Rerunning it is safe.
 TARGET ?= duckdb

@@ -90,22 +90,47 @@
 
 
 {#-
-  Every DDL statement of the physical design a run on this target sends from
-  carestar's own macros, rendered by analyses/physical_design_ddl.sql so the
-  offline checks parse it in the target's dialect.
+  Statements a run on this target sends, rendered by
+  analyses/physical_design_ddl.sql so the offline checks parse them in the
+  target's dialect: the physical design from carestar's macros, and the MERGE
+  an incremental build of the fact sends (dbt's own macro).
 -#}
 {% macro physical_design_ddl() %}
     {{ return(adapter.dispatch('physical_design_ddl', 'carestar')()) }}
 {% endmacro %}
 
+{% macro fact_merge_sample(merge_macro) %}
+    {%- set fact = ref('fct_patient_encounters') -%}
+    {%- set staged = api.Relation.create(database=fact.database, schema=fact.schema, identifier=fact.identifier ~ '__dbt_tmp') -%}
+    {%- set columns = [] -%}
+    {%- for name, type in [('EncounterID', 'bigint'), ('PatientID', 'integer'), ('ProviderID', 'integer'),
+        ('HospitalID', 'integer'), ('DiagnosisID', 'integer'), ('DateID', 'integer'),
+        ('BillingAmount', 'decimal(10, 2)'), ('EncounterDuration', 'integer'),
+        ('SourceEncounterID', 'varchar(64)'), ('LoadID', 'bigint')] -%}
+        {%- do columns.append(api.Column.create(name, type)) -%}
+    {%- endfor -%}
+    {{ return(merge_macro(fact, staged, 'EncounterID', columns)) }}
+{% endmacro %}
+
 {% macro default__physical_design_ddl() %}
     {%- set fact = ref('fct_patient_encounters') -%}
     {%- set appointments = ref('int_appointments_deduplicated') -%}
-    {{ return([fact_physical_design(fact), missed_appointments_index(appointments)]) }}
+    {{ return([
+        fact_physical_design(fact),
+        missed_appointments_index(appointments),
+        fact_merge_sample(get_merge_sql),
+    ]) }}
 {% endmacro %}
 
+{#- dbt-sqlserver's MERGE is dbt's default one plus an OPTION (LABEL) clause. -#}
 {% macro sqlserver__physical_design_ddl() %}
+    {%- set fact = ref('fct_patient_encounters') -%}
+    {%- set appointments = ref('int_appointments_deduplicated') -%}
     {%- set aggregate = ref('encounters_by_region') -%}
     {%- set body = "select Region, count_big(*) as EncounterCount from dbo.FactPatientEncounters group by Region" -%}
-    {{ return(default__physical_design_ddl() + indexed_view_ddl(aggregate, body, ['Region'])) }}
+    {{ return([
+        fact_physical_design(fact),
+        missed_appointments_index(appointments),
+        fact_merge_sample(default__get_merge_sql),
+    ] + indexed_view_ddl(aggregate, body, ['Region'])) }}
 {% endmacro %}

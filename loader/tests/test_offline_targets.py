@@ -79,6 +79,12 @@ def test_sqlserver_physical_design(compiled):
     assert manifest["nodes"]["model.carestar.encounters_by_region"]["config"]["materialized"] == "indexed_view"
 
 
+def test_the_incremental_merge_statement_is_captured(compiled):
+    _, _, path = compiled
+    ddl = _model_sql(path, "physical_design_ddl").lower()
+    assert "merge into" in ddl and "when matched then update set" in ddl and "encounterid" in ddl
+
+
 def test_redshift_distribution_and_sort_keys(compiled):
     target, _, path = compiled
     if target != "redshift":

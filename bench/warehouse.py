@@ -1,0 +1,144 @@
+"""Warehouse benchmarks on DuckDB, ratios against baselines measured in the same run.
+
+    python bench/warehouse.py [--encounters 10000000]
+
+1. dbt run from scratch over batch one vs an incremental dbt run after the late batch
+   (corrections, old dates and late members: about 3% of batch one's encounters).
+2. The acceptance query on FactPatientEncounters vs the same query on a hand-built copy of
+   the same rows laid out ideally (sorted by DateID, fresh tables).
+3. Region/year figures read from the EncountersByRegion aggregate.
+Writes bench/results/warehouse.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "bench" / "data"
+RESULTS = REPO / "bench" / "results"
+DBT = str(Path(sys.executable).parent / "dbt")
+sys.path.insert(0, str(REPO / "loader"))
+
+from carestar.generate import SAMPLE_AS_OF, generate  # noqa: E402
+from carestar.land import DuckDBTarget  # noqa: E402
+from carestar.pipeline import load  # noqa: E402
+from carestar.summary import ACCEPTANCE_QUERY  # noqa: E402
+
+
+def dbt_run(db: Path, *args: str) -> float:
+    env = {**os.environ, "DBT_PROFILES_DIR": str(REPO / "profiles"), "CARESTAR_DUCKDB_PATH": str(db)}
+    start = time.perf_counter()
+    subprocess.run(
+        [DBT, "run", "--quiet", "--vars", f"{{as_of_date: '{SAMPLE_AS_OF}'}}", *args],
+        cwd=REPO,
+        env=env,
+        check=True,
+    )
+    return time.perf_counter() - start
+
+
+def load_tree(db: Path, root: Path) -> None:
+    target = DuckDBTarget(str(db))
+    try:
+        load(str(root), target, progress=False)
+    finally:
+        target.close()
+
+
+def median_ms(con: duckdb.DuckDBPyConnection, sql: str, repeat: int = 7) -> float:
+    con.execute(sql).fetchall()  # warm
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        con.execute(sql).fetchall()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--encounters", type=int, default=10_000_000)
+    args = parser.parse_args()
+    n = args.encounters
+    tree = DATA / f"warehouse-{n}"
+    if not (tree / "batch1" / "_generated.json").exists():
+        print(f"generating {n:,} encounters and the late batch ...", flush=True)
+        generate(tree / "batch1", n, seed=3, late_out=tree / "batch2", rows_per_file=1_000_000)
+    db = DATA / "warehouse-bench.duckdb"
+    db.unlink(missing_ok=True)
+    print("loading batch one ...", flush=True)
+    load_tree(db, tree / "batch1")
+    print("dbt seed, then dbt run from scratch ...", flush=True)
+    dbt_run(db, "seed")
+    full_s = dbt_run(db)
+    print("loading the late batch, dbt run incremental ...", flush=True)
+    load_tree(db, tree / "batch2")
+    incremental_s = dbt_run(db)
+
+    con = duckdb.connect(str(db))
+    rows = con.execute("select count(*) from FactPatientEncounters").fetchall()[0][0]
+    con.execute("create schema if not exists ideal")
+    for name in ("DimHospital", "DimDiagnosis", "DimDate"):
+        con.execute(f"create or replace table ideal.{name} as select * from main.{name}")
+    con.execute(
+        "create or replace table ideal.FactPatientEncounters as"
+        " select * from main.FactPatientEncounters order by DateID"
+    )
+    ours_ms = median_ms(con, ACCEPTANCE_QUERY)
+    con.execute("set schema = 'ideal'")
+    ideal_ms = median_ms(con, ACCEPTANCE_QUERY)
+    con.execute("set schema = 'main'")
+    aggregate_ms = median_ms(
+        con, "select Region, Year, EncounterCount, TotalBilling from EncountersByRegion", repeat=21
+    )
+    con.close()
+    shutil.rmtree(DATA / "ideal", ignore_errors=True)
+
+    results = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "encounters": n,
+        "fact_rows": rows,
+        "full_run_s": full_s,
+        "incremental_run_s": incremental_s,
+        "incremental_share": incremental_s / full_s,
+        "acceptance_ms": ours_ms,
+        "acceptance_ideal_ms": ideal_ms,
+        "acceptance_ratio": ours_ms / ideal_ms,
+        "aggregate_ms": aggregate_ms,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "warehouse.json").write_text(json.dumps(results, indent=2))
+    lines = [
+        "# Warehouse benchmark (DuckDB)",
+        "",
+        f"{results['when']}, {results['machine']}, {n:,} encounters ({rows:,} fact rows after the late batch).",
+        "",
+        "| measure | carestar | baseline | ratio | goal |",
+        "|---|---|---|---|---|",
+        f"| dbt run: incremental after the late batch vs from scratch | {incremental_s:.1f} s | {full_s:.1f} s"
+        f" | {incremental_s / full_s:.0%} | ≤ 10% |",
+        f"| acceptance query: FactPatientEncounters vs an ideally laid-out copy | {ours_ms:.0f} ms | {ideal_ms:.0f} ms"
+        f" | {ours_ms / ideal_ms:.2f} | ≤ 1.2 |",
+        f"| region/year figures from EncountersByRegion | {aggregate_ms:.2f} ms | | | < 5 ms |",
+    ]
+    (RESULTS / "warehouse.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
