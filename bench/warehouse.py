@@ -38,15 +38,13 @@ from carestar.pipeline import load  # noqa: E402
 from carestar.summary import ACCEPTANCE_QUERY  # noqa: E402
 
 
-def dbt_run(db: Path, *args: str) -> float:
+def dbt_run(db: Path, command: str = "run") -> float:
     env = {**os.environ, "DBT_PROFILES_DIR": str(REPO / "profiles"), "CARESTAR_DUCKDB_PATH": str(db)}
+    args = [DBT, command, "--quiet"]
+    if command == "run":
+        args += ["--vars", f"{{as_of_date: '{SAMPLE_AS_OF}'}}"]
     start = time.perf_counter()
-    subprocess.run(
-        [DBT, "run", "--quiet", "--vars", f"{{as_of_date: '{SAMPLE_AS_OF}'}}", *args],
-        cwd=REPO,
-        env=env,
-        check=True,
-    )
+    subprocess.run(args, cwd=REPO, env=env, check=True)
     return time.perf_counter() - start
 
 
