@@ -118,11 +118,11 @@
     {{ return([
         fact_physical_design(fact),
         missed_appointments_index(appointments),
-        fact_merge_sample(get_merge_sql),
+        fact_merge_sample(default__get_merge_sql),
     ]) }}
 {% endmacro %}
 
-{#- dbt-sqlserver's MERGE is dbt's default one plus an OPTION (LABEL) clause. -#}
+{#- dbt-postgres and dbt-redshift send dbt's default MERGE; dbt-sqlserver adds an OPTION (LABEL) clause to it. -#}
 {% macro sqlserver__physical_design_ddl() %}
     {%- set fact = ref('fct_patient_encounters') -%}
     {%- set appointments = ref('int_appointments_deduplicated') -%}
