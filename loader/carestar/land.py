@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from datetime import datetime
 from pathlib import Path
@@ -142,12 +143,35 @@ class Target(ABC):
             [new_load_id, old_load_id],
         )
 
-    def write_ledger(self, result: FileResult) -> None:
+    # -- claims: two loaders on one prefix never land a file version twice --
+    def claim(self, result: FileResult) -> bool:
+        """Insert the version's ledger row as `claimed`, committed at once; False if it is taken."""
         marks = ", ".join("?" for _ in LEDGER_COLUMNS)
-        self.execute(
-            f"insert into {SCHEMA}.load_ledger ({', '.join(LEDGER_COLUMNS)}) values ({marks})",
-            list(result.ledger_values()),
-        )
+        try:
+            self.begin()
+            self.execute(
+                f"insert into {SCHEMA}.load_ledger ({', '.join(LEDGER_COLUMNS)}) values ({marks})",
+                list(result.ledger_values()),
+            )
+            self.commit()
+        except self.unique_violation:
+            self.rollback()
+            return False
+        return True
+
+    def finish_ledger(self, result: FileResult) -> None:
+        """Turn the claimed ledger row into the version's outcome (inside the file's transaction)."""
+        values = dict(zip(LEDGER_COLUMNS, result.ledger_values(), strict=True))
+        for key in ("load_id", "run_id", "source_uri", "etag", "size_bytes", "entity", "started_at", "superseded_by"):
+            values.pop(key)
+        sets = ", ".join(f"{k} = ?" for k in values)
+        self.execute(f"update {SCHEMA}.load_ledger set {sets} where load_id = ?", [*values.values(), result.load_id])
+
+    @abstractmethod
+    def release_stale_claims(self) -> None:
+        """Mark claims of loaders that died as failed, so their files are tried again."""
+
+    unique_violation: type[Exception] = Exception
 
     def write_run(self, values: dict[str, object]) -> None:
         cols = [c for c in RUN_COLUMNS if c in values]
@@ -160,6 +184,18 @@ class Target(ABC):
         self.commit()
 
 
+def _open_waiting_for_lock(path: str, timeout_s: float) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file, waiting while another process (a concurrent loader, dbt) holds its lock."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return _validation_duckdb(path)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 class DuckDBTarget(Target):
     """The embedded default: the file named by CARESTAR_DUCKDB_PATH."""
 
@@ -169,7 +205,7 @@ class DuckDBTarget(Target):
         self.path = path or duckdb_path()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.con = _validation_duckdb(self.path)
+        self.con = _open_waiting_for_lock(self.path, float(os.environ.get("CARESTAR_DUCKDB_LOCK_TIMEOUT", "600")))
         self._in_transaction = False
 
     def execute(self, sql: str, params: list | tuple = ()) -> None:
@@ -198,6 +234,12 @@ class DuckDBTarget(Target):
     @property
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
         return self.con
+
+    def release_stale_claims(self) -> None:
+        # One process at a time holds a DuckDB file: any claim found at start is a dead loader's.
+        self.execute(
+            f"update {SCHEMA}.load_ledger set state = 'failed', error_code = 'claim_abandoned' where state = 'claimed'"
+        )
 
     def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
         cols = ", ".join(entity.column_names)
@@ -234,8 +276,30 @@ class PostgresTarget(Target):
         import psycopg
 
         self.conn = psycopg.connect(conninfo, autocommit=False)
+        self.unique_violation = psycopg.errors.UniqueViolation
         self._duck = _validation_duckdb()
         self._spool = Path(tempfile.mkdtemp(prefix="carestar-copy-"))
+
+    def ensure_schema(self) -> None:
+        # CREATE ... IF NOT EXISTS races between concurrent loaders: serialize it.
+        self.fetchall("select pg_advisory_xact_lock(hashtext('carestar.raw.schema'))")
+        for statement in schema_ddl():
+            self.execute(statement)
+        # one claimed, landed or refused row per file version, whichever loader gets there first
+        self.execute(
+            f"create unique index if not exists load_ledger_one_version on {SCHEMA}.load_ledger"
+            " (source_uri, etag, size_bytes) where state in ('claimed', 'landed', 'rejected')"
+        )
+        self.commit()
+
+    def release_stale_claims(self, lease_minutes: int = 120) -> None:
+        """Claims older than the lease belong to loaders that died: their files are tried again."""
+        self.execute(
+            f"update {SCHEMA}.load_ledger set state = 'failed', error_code = 'claim_expired'"
+            " where state = 'claimed'"
+            f" and started_at < now() at time zone 'utc' - interval '{int(lease_minutes)} minutes'"
+        )
+        self.commit()
 
     def execute(self, sql: str, params: list | tuple = ()) -> None:
         self.conn.execute(sql.replace("?", "%s"), list(params))

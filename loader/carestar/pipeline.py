@@ -157,6 +157,8 @@ def load(
     """
     report = RunReport(str(uuid.uuid4()), source, target.name, _now(), dry_run=dry_run)
     target.ensure_schema()
+    if not dry_run:
+        target.release_stale_claims()
     found = discover(source)
     report.ignored = found.ignored
     for path in found.ignored:
@@ -177,6 +179,10 @@ def load(
     with tqdm(total=total_bytes, unit="B", unit_scale=True, desc="loading", disable=disable) as bar:
         for f in todo:
             result = _load_file(target, report.run_id, f, landed.get(f.uri), max_reject_ratio, dry_run)
+            if result is None:  # another loader holds or has landed this version
+                report.skipped += 1
+                bar.update(f.size)
+                continue
             report.files.append(result)
             bar.update(f.size)
             bar.set_postfix(files=len(report.files), rows=report.rows[0])
@@ -224,12 +230,17 @@ def _load_file(
     previous_load_id: int | None,
     max_reject_ratio: float,
     dry_run: bool,
-) -> FileResult:
+) -> FileResult | None:
+    """Land one file version; None when another loader has claimed or landed it."""
     entity = ENTITIES[f.entity]
     started = _now()
-    target.begin()
     load_id = target.next_load_id()
-    result = FileResult(load_id, run_id, f.entity, f.uri, f.etag, f.size, "landed", started, started)
+    result = FileResult(load_id, run_id, f.entity, f.uri, f.etag, f.size, "claimed", started, started)
+    if not dry_run and not target.claim(result):
+        log.info("skipped %s: claimed by another loader", f.uri)
+        return None
+    target.begin()
+    result.state = "landed"
     shape = FileShape()
     valid_total = 0
     t0 = time.perf_counter()
@@ -264,7 +275,7 @@ def _load_file(
             target.supersede(entity, previous_load_id, load_id)
             result.superseded = previous_load_id
         result.finished_at = _now()
-        target.write_ledger(result)
+        target.finish_ledger(result)
         target.commit()
     except FileError as exc:
         target.rollback()
@@ -337,5 +348,5 @@ def _record_outcome(target: Target, result: FileResult, dry_run: bool) -> None:
     if dry_run:
         return
     target.begin()
-    target.write_ledger(result)
+    target.finish_ledger(result)
     target.commit()
