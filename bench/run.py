@@ -169,7 +169,7 @@ def bench_memory(gigabytes: float) -> dict:
     root = DATA / f"big-{gigabytes}gb"
     big = root / "encounters" / "big.csv"
     if not big.exists():
-        n = int(gigabytes * 1e9 / 115)  # ~115 bytes per encounter row
+        n = 2 * int(gigabytes * 1e9 / 115)  # ~115 bytes a row; half of them go to the first (CSV) file
         src = DATA / f"tree-big-{n}"
         if not (src / "_generated.json").exists():
             print(f"generating {n:,} encounters for the memory run ...", flush=True)
