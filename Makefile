@@ -16,7 +16,7 @@ DEMO_ENCOUNTERS ?= 30000
 # the sample data's "today" (carestar.generate.SAMPLE_AS_OF): reports on it do not depend on the run date
 DEMO_VARS := {as_of_date: '2026-11-25'}
 
-.PHONY: help setup demo test lint pytest sqlfluff seeds bench backfill clean
+.PHONY: help setup demo test lint pytest pg-tools sqlfluff seeds bench backfill clean
 
 help:
 	@echo "make demo   set up, generate sample data, load it, build the warehouse, print a summary"
@@ -52,7 +52,12 @@ lint: setup
 	$(BIN)/ruff check loader bench
 	$(BIN)/ruff format --check loader bench
 
-pytest: setup
+# The tests start a throwaway PostgreSQL cluster: install the server binaries if the machine has none.
+pg-tools:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ echo "installing PostgreSQL (Debian package) for the tests"; apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
+
+pytest: setup pg-tools
 	$(BIN)/pytest -q
 
 # the dbt templater compiles against a connection: a throwaway DuckDB file
