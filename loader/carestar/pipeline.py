@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 import uuid
@@ -288,13 +289,22 @@ def _load_file(
         target.rollback()
         result.state = "failed"
         result.error_code = type(exc).__name__
-        result.error_message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        result.error_message = safe_message(exc)
         _account_whole_file(result, shape)
         _record_outcome(target, result, dry_run)
         log.error("failed %s: %s", f.uri, result.error_code)
     result.finished_at = result.finished_at if result.finished_at > started else _now()
     log.debug("%s took %.3fs", f.uri, time.perf_counter() - t0)
     return result
+
+
+_QUOTED = re.compile(r"""'[^']*'|"[^"]*"|`[^`]*`""")
+
+
+def safe_message(exc: BaseException) -> str:
+    """An error's first line with every quoted part blanked: database errors may quote a value (PHI)."""
+    first = (str(exc).splitlines() or [""])[0]
+    return _QUOTED.sub("'…'", first)[:300] or type(exc).__name__
 
 
 def read_ahead(batches: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:

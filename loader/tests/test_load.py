@@ -157,3 +157,11 @@ def test_since_until_backfills_a_date_window(tmp_path, run_load, target):
     rest = run_load(root)  # the rest lands later; the window's files are not loaded twice
     assert len(rest.files) == 2 and rest.skipped == 2
     assert target.fetchall("select count(*) from raw.patients") == [(4,)]
+
+
+def test_database_errors_are_stored_without_quoted_values():
+    from carestar.pipeline import safe_message
+
+    error = RuntimeError("Conversion Error: Could not convert string 'Zebediah' to INT32\nLINE 1: ...")
+    assert safe_message(error) == "Conversion Error: Could not convert string '…' to INT32"
+    assert "Zebediah" not in safe_message(ValueError('value "Zebediah" too long'))
