@@ -19,9 +19,27 @@
 
 {% macro postgres__fact_physical_design(relation) %}
     {%- for column in ['DateID', 'PatientID', 'ProviderID', 'HospitalID', 'DiagnosisID'] %}
-    create index if not exists {{ relation.identifier }}__{{ column | lower }}_idx
-        on {{ relation }} ({{ column }});
+    {{ postgres_index_once(relation, [column]) }}
     {%- endfor %}
+{% endmacro %}
+
+{#-
+  A PostgreSQL index on `columns` unless the table has one already. Unnamed on
+  purpose: while dbt swaps a rebuilt table in, the old one (renamed to a
+  backup) still holds its index names until it is dropped, so a fixed name
+  with IF NOT EXISTS would silently skip and the index would go with the backup.
+-#}
+{% macro postgres_index_once(relation, columns, where=none) %}
+    {%- set key = '(' ~ (columns | join(', ') | lower) ~ ')' -%}
+    do $carestar$ begin
+        if not exists (
+            select 1 from pg_indexes
+            where schemaname = '{{ relation.schema }}' and tablename = '{{ relation.identifier }}'
+                and indexdef like '%{{ key }}%'{% if where %} and indexdef like '%WHERE%'{% endif %}
+        ) then
+            create index on {{ relation }} ({{ columns | join(', ') }}){% if where %} where {{ where }}{% endif %};
+        end if;
+    end $carestar$;
 {% endmacro %}
 
 {#- Yearly DateID boundaries covering vars dim_date_start .. dim_date_end (a year past each end). -#}

@@ -46,7 +46,7 @@ def test_dates_cover_2023_to_2026(tmp_path):
 def test_generated_bad_rows_are_rejected_with_every_value_rule(tmp_path, run_load, target):
     generate(tmp_path / "land", 6000, seed=11, bad_share=0.08)
     run_load(tmp_path / "land", max_reject_ratio=1.0)
-    seen = {r for (r,) in target.con.execute("select distinct rule from raw.rejected_rows").fetchall()}
+    seen = {r for (r,) in target.con.execute("select distinct rule_code from raw.rejected_rows").fetchall()}
     value_rules = {
         Rule.REQUIRED_MISSING,
         Rule.ID_TOO_LONG,

@@ -12,9 +12,7 @@
 {% macro redshift__missed_appointments_index(relation) %}{% endmacro %}
 
 {% macro postgres__missed_appointments_index(relation) %}
-    create index if not exists {{ relation.identifier }}__missed_idx
-    on {{ relation }} (appointment_date, provider_id)
-    where appointment_status = 'missed'
+    {{ postgres_index_once(relation, ['appointment_date', 'provider_id'], where="appointment_status = 'missed'") }}
 {% endmacro %}
 
 {% macro sqlserver__missed_appointments_index(relation) %}
