@@ -485,6 +485,12 @@ def generate(
         status = rc.choice(np.array(CLAIM_STATUSES, dtype=object), m, p=CLAIM_STATUS_P)
         submitted = days[ci] + rc.integers(1, 21, m)
         adjudicated = submitted + rc.integers(7, 46, m)
+        # nothing is submitted after the sample's today; what it has not adjudicated yet is pending
+        as_of_day = (SAMPLE_AS_OF - SPAN_START).days
+        keep = submitted <= as_of_day
+        ci, status, submitted, adjudicated = ci[keep], status[keep], submitted[keep], adjudicated[keep]
+        m = len(ci)
+        status[(adjudicated > as_of_day) & ~np.isin(status, ["pending", "submitted"])] = "pending"
         open_claim = np.isin(status, ["pending", "submitted"])
         billed = amount[ci].copy()
         off = rc.random(m) < 0.02

@@ -36,14 +36,19 @@ MART_PREVIEWS: dict[str, str] = {
 
 
 def _table(headers: list[str], rows: list[tuple], width: int = 60) -> str:
-    def cell(v: object) -> str:
-        text = f"{v:,}" if isinstance(v, int) else str(v)
+    # counts get thousands separators; years and ids do not
+    plain = [h == "Year" or h.endswith("ID") for h in headers]
+
+    def cell(v: object, is_plain: bool) -> str:
+        text = f"{v:,}" if isinstance(v, int) and not is_plain else str(v)
         return text[:width]
 
-    widths = [max(len(h), *(len(cell(r[i])) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(cell(r[i], plain[i])) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(cell(v).ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    lines += ["  ".join(cell(v, p).ljust(w) for v, p, w in zip(r, plain, widths, strict=True)) for r in rows]
     return "\n".join(lines)
 
 
