@@ -48,6 +48,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
     from carestar.alert import send_failure_alert
     from carestar.land import open_target
     from carestar.pipeline import EXIT_FAILED, load
+    from carestar.secrets import SecretError, apply_secret
 
     if not 0 <= args.max_reject_ratio <= 1:
         print("error: --max-reject-ratio must be between 0 and 1", file=sys.stderr)
@@ -58,6 +59,11 @@ def _cmd_load(args: argparse.Namespace) -> int:
     except ValueError:
         print("error: --since and --until take dates as YYYY-MM-DD", file=sys.stderr)
         return 2
+    try:
+        apply_secret(args.secret_id)
+    except SecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     target = open_target(args.target)
     try:
         report = load(
@@ -136,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.25,
         help="reject a whole file when more than this share of its rows is rejected (default 0.25)",
+    )
+    ld.add_argument(
+        "--secret-id", help="AWS Secrets Manager secret holding the connection variables (or CARESTAR_SECRET_ID)"
     )
     ld.add_argument("--dry-run", action="store_true", help="validate and report; land nothing")
     ld.add_argument(

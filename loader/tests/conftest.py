@@ -157,3 +157,29 @@ def pg_target(postgres_env, monkeypatch):
     t = PostgresTarget()
     yield t
     t.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's server over HTTP on 127.0.0.1 (S3, Secrets Manager)."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(s3_server, monkeypatch):
+    """boto3 pointed at the moto server through AWS_ENDPOINT_URL, with test credentials."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return s3_server
