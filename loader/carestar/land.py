@@ -171,7 +171,9 @@ class Target(ABC):
     def release_stale_claims(self) -> None:
         """Mark claims of loaders that died as failed, so their files are tried again."""
 
-    unique_violation: type[Exception] = Exception
+    # The error a claim raises when another loader holds the version; targets with a
+    # unique index on claims set it (PostgreSQL). DuckDB has one writer: never raised.
+    unique_violation: type[Exception] = type("NoConcurrentClaims", (Exception,), {})
 
     def write_run(self, values: dict[str, object]) -> None:
         cols = [c for c in RUN_COLUMNS if c in values]
