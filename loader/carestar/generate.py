@@ -529,7 +529,7 @@ def generate(
             settle = open_claim & (rc.random(m) < 0.5)  # open claims adjudicated later
             settled = {k: v[settle].copy() for k, v in clm.items()}
             settled["claim_status"] = np.full(int(settle.sum()), "denied", dtype=object)
-            settled["adjudicated_date"] = _fmt_dates(adjudicated[settle]).astype(object)
+            settled["adjudicated_date"] = _fmt_dates(np.minimum(adjudicated[settle], as_of_day)).astype(object)
             settled["denial_reason_code"] = np.full(int(settle.sum()), "CO-16", dtype=object)
             settled["allowed_amount"] = np.full(int(settle.sum()), "0.00", dtype=object)
             settled["paid_amount"] = np.full(int(settle.sum()), "0.00", dtype=object)
