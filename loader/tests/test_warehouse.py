@@ -6,6 +6,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import CONTRACT_RELATIONS, dbt, load_into, query, snapshot
 from independent import acceptance_figures
@@ -124,3 +125,20 @@ def test_a_build_with_nothing_new_changes_nothing(late_warehouse, tmp_path):
     before = snapshot(db)
     dbt("build", db=db)
     assert snapshot(db) == before
+
+
+def test_every_run_leaves_an_audit_trail_and_failures_are_one_query_away(built_warehouse, tmp_path):
+    db = tmp_path / "audit.duckdb"
+    shutil.copy(built_warehouse, db)
+    statuses = dict(
+        query(db, "select resource_type, count(*) from dbt_run_audit where status in ('success', 'pass') group by 1")
+    )
+    assert statuses["model"] >= 30 and statuses["test"] > 50
+    con = duckdb.connect(str(db))
+    con.execute("alter table raw.encounters rename column billing_amount to billing_amount_lost")  # an injected failure
+    con.close()
+    proc = dbt("build", db=db, check=False)
+    assert proc.returncode != 0
+    failed = query(db, "select node_id, message from dbt_run_audit where status = 'error' order by node_id")
+    assert any(node.endswith("stg_landing__encounters") for node, _ in failed)
+    assert all("'" not in message.replace("'...'", "") for _, message in failed)  # quoted values blanked
