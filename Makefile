@@ -41,11 +41,9 @@ demo: setup
 	rm -f $(CARESTAR_DUCKDB_PATH)
 	$(BIN)/carestar generate --out $(DEMO_DIR)/landing --late-out $(DEMO_DIR)/landing-late \
 		--encounters $(DEMO_ENCOUNTERS) --bad-share 0.02
-	$(BIN)/carestar load $(DEMO_DIR)/landing --report $(DEMO_DIR)/load-report.json || [ $$? -eq 3 ]
-	$(BIN)/dbt build --quiet --vars "$(DEMO_VARS)"
+	$(BIN)/carestar run $(DEMO_DIR)/landing --vars "$(DEMO_VARS)" --report $(DEMO_DIR)/job-1.json || [ $$? -eq 3 ]
 	@echo "--- a later batch arrives: corrections, old dates, members named earlier ---"
-	$(BIN)/carestar load $(DEMO_DIR)/landing-late || [ $$? -eq 3 ]
-	$(BIN)/dbt build --quiet --vars "$(DEMO_VARS)"
+	$(BIN)/carestar run $(DEMO_DIR)/landing-late --vars "$(DEMO_VARS)" --report $(DEMO_DIR)/job-2.json || [ $$? -eq 3 ]
 	$(BIN)/carestar summary
 
 lint: setup

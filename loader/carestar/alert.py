@@ -32,11 +32,16 @@ def failure_text(report: dict) -> str:
 
 
 def send_failure_alert(report: dict, url: str | None = None, timeout: float = 10.0) -> bool:
-    """POST the alert if a webhook is configured; True when it was delivered."""
+    """POST a load's failure alert if a webhook is configured; True when it was delivered."""
+    return post(failure_text(report), url, timeout)
+
+
+def post(text: str, url: str | None = None, timeout: float = 10.0) -> bool:
+    """POST `text` as a Slack-compatible message if a webhook is configured; True when delivered."""
     url = url or os.environ.get("CARESTAR_ALERT_WEBHOOK")
     if not url:
         return False
-    body = json.dumps({"text": failure_text(report)}).encode()
+    body = json.dumps({"text": text}).encode()
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -93,6 +93,33 @@ def _cmd_load(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from carestar.job import job_text, run_job
+    from carestar.secrets import SecretError, apply_secret
+
+    try:
+        apply_secret(args.secret_id)
+    except SecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    dbt_args = ["--vars", args.vars] if args.vars else []
+    code, summary = run_job(args.source, args.target, Path(args.project_dir), dbt_args, args.max_reject_ratio)
+    if args.report:
+        Path(args.report).write_text(json.dumps(summary, indent=2, default=str))
+    print(job_text(summary).replace(":rotating_light: ", "") if code else _ok_text(summary))
+    return code
+
+
+def _ok_text(summary: dict) -> str:
+    load, dbt = summary["load"], summary["dbt"]
+    return (
+        f"run succeeded: files landed {load['files']['landed']},"
+        f" already loaded {load['files']['skipped_already_loaded']};"
+        f" rows landed {load['rows']['landed']:,}, rejected {load['rows']['rejected']:,};"
+        f" dbt: {dbt['models_built']} models built, {dbt['tests_passed']} tests passed"
+    )
+
+
 def _cmd_summary(args: argparse.Namespace) -> int:
     from carestar.summary import print_summary
 
@@ -154,6 +181,20 @@ def build_parser() -> argparse.ArgumentParser:
     ld.add_argument("--report", help="write a JSON run report to this file")
     ld.add_argument("--no-progress", action="store_true", help="no progress bar")
     ld.set_defaults(func=_cmd_load)
+
+    rn = sub.add_parser(
+        "run",
+        help="the nightly job: load SOURCE, then dbt build, then a summary (one exit code)",
+        description="Exit codes: 0 ok, 3 some rows or files rejected, 1 a load or dbt failure.",
+    )
+    rn.add_argument("source", help="landing root: a local folder or s3://bucket/prefix")
+    rn.add_argument("--target", default="duckdb", choices=["duckdb", "postgres"], help="warehouse (default duckdb)")
+    rn.add_argument("--project-dir", default=".", help="the dbt project (default: the current folder)")
+    rn.add_argument("--vars", help="dbt --vars, e.g. \"{as_of_date: '2026-11-25'}\"")
+    rn.add_argument("--max-reject-ratio", type=float, default=0.25)
+    rn.add_argument("--secret-id", help="AWS Secrets Manager secret holding the connection variables")
+    rn.add_argument("--report", help="write the job's JSON summary to this file")
+    rn.set_defaults(func=_cmd_run)
 
     sm = sub.add_parser("summary", help="print rows per table, rejects by rule and the acceptance query (DuckDB)")
     sm.set_defaults(func=_cmd_summary)

@@ -1,0 +1,61 @@
+"""`carestar run`: load, dbt build, one summary and one exit code; an alert names the dashboards a failure hits."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from conftest import REPO
+from test_alert import webhook  # noqa: F401  (fixture)
+
+from carestar.cli import main
+from carestar.generate import SAMPLE_AS_OF
+from carestar.job import affected_exposures
+
+pytestmark = pytest.mark.slow
+
+
+def _run(source, tmp_path) -> int:
+    return main(
+        [
+            "run",
+            str(source),
+            "--project-dir",
+            str(REPO),
+            "--vars",
+            f"{{as_of_date: '{SAMPLE_AS_OF}'}}",
+            "--report",
+            str(tmp_path / "job.json"),
+        ]
+    )
+
+
+def test_the_nightly_job_end_to_end_and_a_failure_alert(sample_tree, tmp_path, monkeypatch, webhook, capsys):  # noqa: F811
+    monkeypatch.setenv("CARESTAR_DUCKDB_PATH", str(tmp_path / "job.duckdb"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    assert _run(sample_tree[0], tmp_path) == 3  # the sample has bad rows: partial, not failed
+    import json
+
+    summary = json.loads((tmp_path / "job.json").read_text())
+    assert summary["dbt"]["models_built"] >= 30 and summary["dbt"]["tests_failed"] == 0
+    assert summary["load"]["rows"]["rejected"] > 0
+    webhook.clear()
+
+    con = duckdb.connect(str(tmp_path / "job.duckdb"))
+    con.execute("alter table raw.encounters rename column billing_amount to billing_amount_lost")  # injected
+    con.close()
+    assert _run(sample_tree[0], tmp_path) == 1
+    (alert,) = webhook
+    assert "stg_landing__encounters" in alert["text"]
+    assert "Dashboards affected:" in alert["text"] and "Billing exceptions" in alert["text"]
+    out = capsys.readouterr().out
+    assert "Dashboards affected" in out
+
+
+def test_affected_exposures_follow_the_graph():
+    manifest = {
+        "child_map": {"a": ["b"], "b": ["exposure.p.x"], "c": ["exposure.p.y"]},
+        "exposures": {"exposure.p.x": {"name": "x", "label": "X board"}, "exposure.p.y": {"name": "y"}},
+    }
+    assert affected_exposures(manifest, ["a"]) == ["X board"]
+    assert affected_exposures(manifest, ["a", "c"]) == ["X board", "y"]
