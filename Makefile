@@ -16,7 +16,7 @@ DEMO_ENCOUNTERS ?= 30000
 # the sample data's "today" (carestar.generate.SAMPLE_AS_OF): reports on it do not depend on the run date
 DEMO_VARS := {as_of_date: '2026-11-25'}
 
-.PHONY: help setup demo test lint pytest pg-tools sqlfluff seeds bench backfill clean
+.PHONY: help setup demo test lint pytest pg-tools coverage sqlfluff seeds bench backfill clean
 
 help:
 	@echo "make demo   set up, generate sample data, load it, build the warehouse, print a summary"
@@ -62,6 +62,11 @@ pytest: setup pg-tools
 sqlfluff: setup
 	mkdir -p .carestar
 	CARESTAR_DUCKDB_PATH=.carestar/lint.duckdb $(BIN)/sqlfluff lint models macros tests
+
+# The same tests, measured: fails under the floor.
+COVERAGE_FLOOR ?= 85
+coverage: setup pg-tools
+	$(BIN)/pytest -q --cov=carestar --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 # pytest includes the end-to-end runs: generated files -> loader -> dbt build -> checks
 test: lint pytest sqlfluff
