@@ -16,12 +16,13 @@ DEMO_ENCOUNTERS ?= 30000
 # the sample data's "today" (carestar.generate.SAMPLE_AS_OF): reports on it do not depend on the run date
 DEMO_VARS := {as_of_date: '2026-11-25'}
 
-.PHONY: help setup demo test lint pytest pg-tools coverage sqlfluff seeds bench backfill clean
+.PHONY: help setup demo test lint pytest pg-tools browser coverage docs sqlfluff seeds bench backfill clean
 
 help:
 	@echo "make demo   set up, generate sample data, load it, build the warehouse, print a summary"
 	@echo "make test   set up and run every test (ruff, pytest, dbt build, sqlfluff)"
 	@echo "make bench  benchmarks (writes bench/results/)"
+	@echo "make docs   build and serve the dbt docs site (lineage, exposures, tests)"
 	@echo "make seeds  rewrite the seeds made from kept libraries"
 	@echo "make backfill SOURCE=s3://bucket/prefix SINCE=2025-01-01 UNTIL=2025-01-31 [TARGET=duckdb]"
 
@@ -55,7 +56,12 @@ pg-tools:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ echo "installing PostgreSQL (Debian package) for the tests"; apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 
-pytest: setup pg-tools
+# The docs-site test renders the site in headless Chromium (Debian's package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+		{ echo "installing chromium (Debian package) for the docs-site test"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+pytest: setup pg-tools browser
 	$(BIN)/pytest -q
 
 # the dbt templater compiles against a connection: a throwaway DuckDB file
@@ -65,7 +71,7 @@ sqlfluff: setup
 
 # The same tests, measured: fails under the floor.
 COVERAGE_FLOOR ?= 85
-coverage: setup pg-tools
+coverage: setup pg-tools browser
 	$(BIN)/pytest -q --cov=carestar --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 # pytest includes the end-to-end runs: generated files -> loader -> dbt build -> checks
@@ -81,6 +87,11 @@ backfill: setup
 	@test -n "$(SOURCE)" -a -n "$(SINCE)" -a -n "$(UNTIL)" || { echo "usage: make backfill SOURCE=... SINCE=YYYY-MM-DD UNTIL=YYYY-MM-DD [TARGET=duckdb]"; exit 2; }
 	$(BIN)/carestar load $(SOURCE) --target $(TARGET) --since $(SINCE) --until $(UNTIL) || [ $$? -eq 3 ]
 	CARESTAR_TARGET=$(TARGET) $(BIN)/dbt build
+
+# The dbt docs site: every model, column, exposure and test, with lineage.
+docs: setup
+	$(BIN)/dbt docs generate
+	$(BIN)/dbt docs serve --port 8080
 
 clean:
 	rm -rf $(VENV) .carestar warehouse target logs
