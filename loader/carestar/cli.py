@@ -117,6 +117,7 @@ def _ok_text(summary: dict) -> str:
         f" already loaded {load['files']['skipped_already_loaded']};"
         f" rows landed {load['rows']['landed']:,}, rejected {load['rows']['rejected']:,};"
         f" dbt: {dbt['models_built']} models built, {dbt['tests_passed']} tests passed"
+        + (f"; stale sources: {', '.join(dbt['stale_sources'])}" if dbt["stale_sources"] else "")
     )
 
 

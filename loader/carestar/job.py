@@ -39,6 +39,29 @@ def affected_exposures(manifest: dict, failed_nodes: list[str]) -> list[str]:
     return sorted(found)
 
 
+def stale_sources(path: Path) -> list[str]:
+    """Sources whose freshness check warned or failed (dbt source freshness's sources.json)."""
+    if not path.exists():
+        return []
+    results = json.loads(path.read_text()).get("results", [])
+    return sorted(
+        r["unique_id"].split(".", 2)[2] for r in results if r.get("status") in ("warn", "error", "runtime error")
+    )
+
+
+def _without_vars(args: list[str]) -> list[str]:
+    """dbt args minus --vars (source freshness takes no vars)."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--vars":
+            skip = True
+        else:
+            out.append(arg)
+    return out
+
+
 def _dbt_executable() -> str:
     beside = Path(sys.executable).parent / "dbt"
     return str(beside) if beside.exists() else "dbt"
@@ -87,6 +110,15 @@ def run_job(
     manifest = (
         json.loads((target_path / "manifest.json").read_text()) if (target_path / "manifest.json").exists() else {}
     )
+    (target_path / "sources.json").unlink(missing_ok=True)
+    subprocess.run(
+        [_dbt_executable(), "source", "freshness", "--project-dir", str(project_dir), *_without_vars(args)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    stale = stale_sources(target_path / "sources.json")
+    freshness_checked = (target_path / "sources.json").exists()
     summary = {
         "load": report,
         "dbt": {
@@ -97,6 +129,8 @@ def run_job(
             "errors": sum(n for key, n in statuses.items() if key.endswith(":error")),
             "failed_nodes": failed,
             "affected_dashboards": affected_exposures(manifest, failed) if manifest else [],
+            "stale_sources": stale,
+            "freshness_checked": freshness_checked,
         },
     }
     if report["exit_code"] == EXIT_FAILED or build.returncode != 0:
@@ -124,4 +158,6 @@ def job_text(summary: dict) -> str:
         lines.append("Where to look: select * from dbt_run_audit where status in ('error', 'fail')")
     if dbt["affected_dashboards"]:
         lines.append("Dashboards affected: " + ", ".join(dbt["affected_dashboards"]))
+    if dbt.get("stale_sources"):
+        lines.append("Source freshness warnings: " + ", ".join(dbt["stale_sources"]))
     return "\n".join(lines)

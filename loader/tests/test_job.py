@@ -39,6 +39,7 @@ def test_the_nightly_job_end_to_end_and_a_failure_alert(sample_tree, tmp_path, m
     summary = json.loads((tmp_path / "job.json").read_text())
     assert summary["dbt"]["models_built"] >= 30 and summary["dbt"]["tests_failed"] == 0
     assert summary["load"]["rows"]["rejected"] > 0
+    assert summary["dbt"]["freshness_checked"] and summary["dbt"]["stale_sources"] == []  # just loaded: fresh
     webhook.clear()
 
     con = duckdb.connect(str(tmp_path / "job.duckdb"))
@@ -50,6 +51,17 @@ def test_the_nightly_job_end_to_end_and_a_failure_alert(sample_tree, tmp_path, m
     assert "Dashboards affected:" in alert["text"] and "Billing exceptions" in alert["text"]
     out = capsys.readouterr().out
     assert "Dashboards affected" in out
+
+
+def test_stale_sources_are_read_from_dbt_freshness_results(tmp_path):
+    from carestar.job import stale_sources
+
+    (tmp_path / "sources.json").write_text(
+        '{"results": [{"unique_id": "source.carestar.landing.encounters", "status": "warn"},'
+        ' {"unique_id": "source.carestar.landing.claims", "status": "pass"}]}'
+    )
+    assert stale_sources(tmp_path / "sources.json") == ["landing.encounters"]
+    assert stale_sources(tmp_path / "missing.json") == []
 
 
 def test_affected_exposures_follow_the_graph():
