@@ -71,3 +71,40 @@ def test_affected_exposures_follow_the_graph():
     }
     assert affected_exposures(manifest, ["a"]) == ["X board"]
     assert affected_exposures(manifest, ["a", "c"]) == ["X board", "y"]
+
+
+def test_the_nightly_job_on_postgres(sample_tree, tmp_path, monkeypatch, postgres_env):
+    import psycopg
+
+    for key, value in postgres_env.items():
+        monkeypatch.setenv(key, value)
+    conninfo = "host={PGHOST} port={PGPORT} user={PGUSER} dbname={PGDATABASE}".format(**postgres_env)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for schema in ("raw", "public", "public_staging", "public_reference"):
+            conn.execute(f"drop schema if exists {schema} cascade")
+        conn.execute("create schema public")
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    code = main(
+        [
+            "run",
+            str(sample_tree[0]),
+            "--target",
+            "postgres",
+            "--project-dir",
+            str(REPO),
+            "--vars",
+            f"{{as_of_date: '{SAMPLE_AS_OF}'}}",
+            "--report",
+            str(tmp_path / "job.json"),
+        ]
+    )
+    assert code == 3  # bad rows in the sample: partial
+    import json
+
+    summary = json.loads((tmp_path / "job.json").read_text())
+    assert summary["dbt"]["exit_code"] == 0 and summary["dbt"]["models_built"] >= 30
+    with psycopg.connect(conninfo) as conn:
+        (fact,) = conn.execute("select count(*) from FactPatientEncounters").fetchone()
+        (audit,) = conn.execute("select count(*) from dbt_run_audit where status = 'success'").fetchone()
+    assert fact > 0 and audit >= 30
