@@ -30,7 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "bench" / "data"
 RESULTS = REPO / "bench" / "results"
 DBT = str(Path(sys.executable).parent / "dbt")
-sys.path.insert(0, str(REPO / "loader"))
 
 from carestar.generate import SAMPLE_AS_OF, generate  # noqa: E402
 from carestar.land import DuckDBTarget  # noqa: E402

@@ -15,6 +15,14 @@ import urllib.request
 log = logging.getLogger("carestar.alert")
 
 
+def needs_alert(exit_code: int, files_refused: int) -> bool:
+    """A failure, or a file refused whole, pages someone; rejected rows alone are the steward's
+    daily work (LoadQuality), not an alert."""
+    from carestar.pipeline import EXIT_FAILED
+
+    return exit_code == EXIT_FAILED or files_refused > 0
+
+
 def failure_text(report: dict) -> str:
     files, rows = report["files"], report["rows"]
     lines = [

@@ -45,9 +45,9 @@ def _cmd_contract_docs(args: argparse.Namespace) -> int:
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
-    from carestar.alert import send_failure_alert
+    from carestar.alert import needs_alert, send_failure_alert
     from carestar.land import open_target
-    from carestar.pipeline import EXIT_FAILED, load
+    from carestar.pipeline import load
     from carestar.secrets import SecretError, apply_secret
 
     if not 0 <= args.max_reject_ratio <= 1:
@@ -78,7 +78,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
     finally:
         target.close()
     data = report.as_dict()
-    if report.exit_code == EXIT_FAILED or data["files"]["rejected"]:
+    if needs_alert(report.exit_code, data["files"]["rejected"]):
         send_failure_alert(data)
     if args.report:
         Path(args.report).write_text(json.dumps(data, indent=2, default=str))

@@ -17,7 +17,7 @@ import sys
 from collections import Counter, deque
 from pathlib import Path
 
-from carestar.alert import failure_text, post
+from carestar.alert import failure_text, needs_alert, post
 from carestar.land import open_target
 from carestar.pipeline import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, load
 
@@ -140,7 +140,7 @@ def run_job(
     else:
         code = EXIT_OK
     summary["exit_code"] = code
-    if code == EXIT_FAILED or report["files"]["rejected"]:
+    if needs_alert(code, report["files"]["rejected"]):
         post(job_text(summary))
     return code, summary
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from carestar.alert import send_failure_alert
+from carestar.alert import needs_alert, send_failure_alert
 from carestar.land import open_target
-from carestar.pipeline import EXIT_FAILED, load
+from carestar.pipeline import load
 from carestar.secrets import apply_secret
 
 
@@ -24,6 +24,6 @@ def handler(event: dict | None = None, context: object = None) -> dict:
         report = load(source, target, progress=False).as_dict()
     finally:
         target.close()
-    if report["exit_code"] == EXIT_FAILED or report["files"]["rejected"]:
+    if needs_alert(report["exit_code"], report["files"]["rejected"]):
         send_failure_alert(report)
     return {k: report[k] for k in ("run_id", "status", "exit_code", "files", "rows", "rules")}
