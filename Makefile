@@ -29,7 +29,7 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[postgres,sqlserver,dbt,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[postgres,sqlserver,redshift,dbt,dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from carestar import __version__
+from carestar import TARGETS, __version__
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -46,8 +46,8 @@ def _cmd_contract_docs(args: argparse.Namespace) -> int:
 
 def _cmd_load(args: argparse.Namespace) -> int:
     from carestar.alert import needs_alert, send_failure_alert
-    from carestar.land import open_target
-    from carestar.pipeline import load
+    from carestar.land import TargetConfigError, open_target
+    from carestar.pipeline import load, safe_message
     from carestar.secrets import SecretError, apply_secret
 
     if not 0 <= args.max_reject_ratio <= 1:
@@ -64,7 +64,14 @@ def _cmd_load(args: argparse.Namespace) -> int:
     except SecretError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    target = open_target(args.target)
+    try:
+        target = open_target(args.target)
+    except TargetConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a driver's connection error may quote settings: never print it whole
+        print(f"error: cannot connect to {args.target}: {type(exc).__name__}: {safe_message(exc)}", file=sys.stderr)
+        return 1
     try:
         report = load(
             args.source,
@@ -95,6 +102,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from carestar.job import job_text, run_job
+    from carestar.land import TargetConfigError
     from carestar.secrets import SecretError, apply_secret
 
     try:
@@ -103,7 +111,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     dbt_args = ["--vars", args.vars] if args.vars else []
-    code, summary = run_job(args.source, args.target, Path(args.project_dir), dbt_args, args.max_reject_ratio)
+    try:
+        code, summary = run_job(args.source, args.target, Path(args.project_dir), dbt_args, args.max_reject_ratio)
+    except TargetConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.report:
         Path(args.report).write_text(json.dumps(summary, indent=2, default=str))
     print(job_text(summary).replace(":rotating_light: ", "") if code else _ok_text(summary))
@@ -162,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     ld.add_argument(
         "--target",
         default="duckdb",
-        choices=["duckdb", "postgres"],
+        choices=TARGETS,
         help="warehouse (default duckdb); connection settings from the environment, as profiles/profiles.yml",
     )
     ld.add_argument(
@@ -189,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exit codes: 0 ok, 3 some rows or files rejected, 1 a load or dbt failure.",
     )
     rn.add_argument("source", help="landing root: a local folder or s3://bucket/prefix")
-    rn.add_argument("--target", default="duckdb", choices=["duckdb", "postgres"], help="warehouse (default duckdb)")
+    rn.add_argument("--target", default="duckdb", choices=TARGETS, help="warehouse (default duckdb)")
     rn.add_argument("--project-dir", default=".", help="the dbt project (default: the current folder)")
     rn.add_argument("--vars", help="dbt --vars, e.g. \"{as_of_date: '2026-11-25'}\"")
     rn.add_argument("--max-reject-ratio", type=float, default=0.25)

@@ -7,6 +7,10 @@ only in how they connect and how rows travel in bulk:
 - DuckDB validates and lands in the same connection: rows never leave the engine.
 - PostgreSQL: rows are validated in an in-memory DuckDB, written by DuckDB as
   CSV and streamed into `COPY ... FROM STDIN` (no row-by-row inserts).
+- SQL Server (land_sqlserver.py): the driver's bulk copy into per-load staging
+  tables, then one set-based insert inside the file's transaction.
+- Redshift (land_redshift.py): validated Parquet to an S3 staging prefix, then
+  one `COPY ... FORMAT AS PARQUET` from a manifest inside the file's transaction.
 """
 
 from __future__ import annotations
@@ -21,13 +25,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from carestar import TARGETS
 from carestar.contract import Entity
 from carestar.ledger import LEDGER_COLUMNS, RUN_COLUMNS, SCHEMA, FileResult, schema_ddl
 from carestar.read import RowReject
 from carestar.validate import rejects_sql, valid_rows_sql
 
 DEFAULT_DUCKDB_PATH = "warehouse/carestar.duckdb"
-TARGETS = ("duckdb", "postgres")
 REJECT_COLUMNS = "load_id, entity, source_uri, line, column_name, rule_code"
 
 
@@ -45,6 +49,8 @@ class Target(ABC):
     """A warehouse the loader lands in."""
 
     name: str
+    # the raw schema as written in SQL (Redshift reserves the word RAW: it quotes it)
+    raw: str = SCHEMA
 
     # -- connection ------------------------------------------------------
     @abstractmethod
@@ -83,6 +89,14 @@ class Target(ABC):
     def _insert_row_rejects(self, table: pa.Table) -> None:
         """Insert rejected-row records given as an Arrow table with REJECT_COLUMNS."""
 
+    def start_file(self, entity: Entity, load_id: int) -> None:
+        """Before a file's first batch (targets that stage rows outside the transaction)."""
+        return None
+
+    def finish_batches(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
+        """After a file's last batch, inside its transaction: move staged rows into the raw tables."""
+        return None
+
     # -- shared SQL --------------------------------------------------------
     def ensure_schema(self) -> None:
         for statement in schema_ddl():
@@ -96,7 +110,7 @@ class Target(ABC):
         tried again. At most one version of a uri is landed at a time.
         """
         rows = self.fetchall(
-            f"select source_uri, etag, size_bytes, state, load_id from {SCHEMA}.load_ledger"
+            f"select source_uri, etag, size_bytes, state, load_id from {self.raw}.load_ledger"
             " where state in ('landed', 'rejected')"
         )
         handled = {(uri, etag, int(size)) for uri, etag, size, _, _ in rows}
@@ -104,7 +118,7 @@ class Target(ABC):
         return handled, landed
 
     def next_load_id(self) -> int:
-        return int(self.fetchall(f"select nextval('{SCHEMA}.load_id_seq')")[0][0])
+        return int(self.fetchall(f"select nextval('{self.raw}.load_id_seq')")[0][0])
 
     def land_row_rejects(self, entity: Entity, load_id: int, uri: str, rejects: list[RowReject]) -> None:
         if not rejects:
@@ -125,39 +139,61 @@ class Target(ABC):
 
     def counts_in_database(self, entity: Entity, load_id: int) -> tuple[int, int, dict[str, int]]:
         """(rows landed, distinct rejected lines, broken rules by code) as the database has them."""
-        landed = self.fetchall(f"select count(*) from {SCHEMA}.{entity.name} where _load_id = ?", [load_id])[0][0]
+        landed = self.fetchall(f"select count(*) from {self.raw}.{entity.name} where _load_id = ?", [load_id])[0][0]
         rejected = self.fetchall(
-            f"select count(distinct line) from {SCHEMA}.rejected_rows where load_id = ?", [load_id]
+            f"select count(distinct line) from {self.raw}.rejected_rows where load_id = ?", [load_id]
         )[0][0]
         rules = self.fetchall(
-            f"select rule_code, count(*) from {SCHEMA}.rejected_rows where load_id = ? group by rule_code", [load_id]
+            f"select rule_code, count(*) from {self.raw}.rejected_rows where load_id = ? group by rule_code", [load_id]
         )
         return int(landed), int(rejected), {k: int(v) for k, v in rules}
 
     def supersede(self, entity: Entity, old_load_id: int, new_load_id: int) -> None:
         """Remove an earlier version's rows; its ledger row says what replaced it."""
-        self.execute(f"delete from {SCHEMA}.{entity.name} where _load_id = ?", [old_load_id])
-        self.execute(f"delete from {SCHEMA}.rejected_rows where load_id = ?", [old_load_id])
+        self.execute(f"delete from {self.raw}.{entity.name} where _load_id = ?", [old_load_id])
+        self.execute(f"delete from {self.raw}.rejected_rows where load_id = ?", [old_load_id])
         self.execute(
-            f"update {SCHEMA}.load_ledger set state = 'superseded', superseded_by = ? where load_id = ?",
+            f"update {self.raw}.load_ledger set state = 'superseded', superseded_by = ? where load_id = ?",
             [new_load_id, old_load_id],
         )
 
     # -- claims: two loaders on one prefix never land a file version twice --
+    # Targets that enforce unique indexes claim through one (PostgreSQL). Targets that
+    # cannot (Redshift) or whose index keys are too narrow for a uri (SQL Server) set
+    # `claim_lock_sql`: the claim then checks and inserts while holding a table lock.
+    claim_lock_sql: str | None = None
+
     def claim(self, result: FileResult) -> bool:
         """Insert the version's ledger row as `claimed`, committed at once; False if it is taken."""
         marks = ", ".join("?" for _ in LEDGER_COLUMNS)
+        insert = f"insert into {self.raw}.load_ledger ({', '.join(LEDGER_COLUMNS)}) values ({marks})"
+        if self.claim_lock_sql is not None:
+            self.begin()
+            self.execute(self.claim_lock_sql)
+            taken = self.fetchall(
+                f"select count(*) from {self.raw}.load_ledger"
+                " where source_uri = ? and etag = ? and size_bytes = ? and state in ('claimed', 'landed', 'rejected')",
+                [result.source_uri, result.etag, result.size_bytes],
+            )[0][0]
+            if taken:
+                self.rollback()
+                return False
+            result.load_id = self.claimed_load_id(result.load_id)
+            self.execute(insert, list(result.ledger_values()))
+            self.commit()
+            return True
         try:
             self.begin()
-            self.execute(
-                f"insert into {SCHEMA}.load_ledger ({', '.join(LEDGER_COLUMNS)}) values ({marks})",
-                list(result.ledger_values()),
-            )
+            self.execute(insert, list(result.ledger_values()))
             self.commit()
         except self.unique_violation:
             self.rollback()
             return False
         return True
+
+    def claimed_load_id(self, provisional: int) -> int:
+        """The load id a claim takes, asked while the claim lock is held."""
+        return provisional
 
     def finish_ledger(self, result: FileResult) -> None:
         """Turn the claimed ledger row into the version's outcome (inside the file's transaction)."""
@@ -165,7 +201,7 @@ class Target(ABC):
         for key in ("load_id", "run_id", "source_uri", "etag", "size_bytes", "entity", "started_at", "superseded_by"):
             values.pop(key)
         sets = ", ".join(f"{k} = ?" for k in values)
-        self.execute(f"update {SCHEMA}.load_ledger set {sets} where load_id = ?", [*values.values(), result.load_id])
+        self.execute(f"update {self.raw}.load_ledger set {sets} where load_id = ?", [*values.values(), result.load_id])
 
     @abstractmethod
     def release_stale_claims(self) -> None:
@@ -178,9 +214,9 @@ class Target(ABC):
     def write_run(self, values: dict[str, object]) -> None:
         cols = [c for c in RUN_COLUMNS if c in values]
         self.begin()
-        self.execute(f"delete from {SCHEMA}.load_runs where run_id = ?", [values["run_id"]])
+        self.execute(f"delete from {self.raw}.load_runs where run_id = ?", [values["run_id"]])
         self.execute(
-            f"insert into {SCHEMA}.load_runs ({', '.join(cols)}) values ({', '.join('?' for _ in cols)})",
+            f"insert into {self.raw}.load_runs ({', '.join(cols)}) values ({', '.join('?' for _ in cols)})",
             [values[c] for c in cols],
         )
         self.commit()
@@ -240,20 +276,21 @@ class DuckDBTarget(Target):
     def release_stale_claims(self) -> None:
         # One process at a time holds a DuckDB file: any claim found at start is a dead loader's.
         self.execute(
-            f"update {SCHEMA}.load_ledger set state = 'failed', error_code = 'claim_abandoned' where state = 'claimed'"
+            f"update {self.raw}.load_ledger set state = 'failed', error_code = 'claim_abandoned'"
+            " where state = 'claimed'"
         )
 
     def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
         cols = ", ".join(entity.column_names)
         self.execute(
-            f"insert into {SCHEMA}.{entity.name} ({cols}, _load_id, _source_file, _source_line, _loaded_at)"
+            f"insert into {self.raw}.{entity.name} ({cols}, _load_id, _source_file, _source_line, _loaded_at)"
             f" select {cols}, ?, ?, _line, ? from ({valid_rows_sql(entity)}) as v",
             [load_id, uri, loaded_at],
         )
 
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
         self.execute(
-            f"insert into {SCHEMA}.rejected_rows ({REJECT_COLUMNS})"
+            f"insert into {self.raw}.rejected_rows ({REJECT_COLUMNS})"
             f" select ?, ?, ?, line, column_name, rule_code from ({rejects_sql()}) as r",
             [load_id, entity.name, uri],
         )
@@ -262,55 +299,60 @@ class DuckDBTarget(Target):
         self.con.register("_carestar_row_rejects", table)
         try:
             self.execute(
-                f"insert into {SCHEMA}.rejected_rows ({REJECT_COLUMNS})"
+                f"insert into {self.raw}.rejected_rows ({REJECT_COLUMNS})"
                 f" select {REJECT_COLUMNS} from _carestar_row_rejects"
             )
         finally:
             self.con.unregister("_carestar_row_rejects")
 
 
-class PostgresTarget(Target):
-    """PostgreSQL through the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE."""
+class TargetConfigError(Exception):
+    """A target's connection settings are missing or wrong (a usage error, exit 2)."""
 
-    name = "postgres"
 
-    def __init__(self, conninfo: str = "") -> None:
-        import psycopg
+def required_env(*names: str) -> dict[str, str]:
+    """The named environment variables; a clear error naming every one that is missing."""
+    missing = [n for n in names if not os.environ.get(n)]
+    if missing:
+        raise TargetConfigError(f"set {', '.join(missing)} (environment or --secret-id)")
+    return {n: os.environ[n] for n in names}
 
-        self.conn = psycopg.connect(conninfo, autocommit=False)
-        self.unique_violation = psycopg.errors.UniqueViolation
+
+class RemoteTarget(Target):
+    """A server reached through a DB-API connection (autocommit off).
+
+    Batches are validated in an in-memory DuckDB; each target moves the valid
+    rows to the server in bulk its own way. The shared ledger SQL is written
+    with `?` placeholders, turned into the driver's `marker`.
+    """
+
+    marker = "?"
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
         self._duck = _validation_duckdb()
-        self._spool = Path(tempfile.mkdtemp(prefix="carestar-copy-"))
+        self._spool = Path(tempfile.mkdtemp(prefix=f"carestar-{self.name}-"))
 
-    def ensure_schema(self) -> None:
-        # CREATE ... IF NOT EXISTS races between concurrent loaders: serialize it.
-        self.fetchall("select pg_advisory_xact_lock(hashtext('carestar.raw.schema'))")
-        for statement in schema_ddl():
-            self.execute(statement)
-        # one claimed, landed or refused row per file version, whichever loader gets there first
-        self.execute(
-            f"create unique index if not exists load_ledger_one_version on {SCHEMA}.load_ledger"
-            " (source_uri, etag, size_bytes) where state in ('claimed', 'landed', 'rejected')"
-        )
-        self.commit()
-
-    def release_stale_claims(self, lease_minutes: int = 120) -> None:
-        """Claims older than the lease belong to loaders that died: their files are tried again."""
-        self.execute(
-            f"update {SCHEMA}.load_ledger set state = 'failed', error_code = 'claim_expired'"
-            " where state = 'claimed'"
-            f" and started_at < now() at time zone 'utc' - interval '{int(lease_minutes)} minutes'"
-        )
-        self.commit()
+    def _sql(self, sql: str) -> str:
+        return sql if self.marker == "?" else sql.replace("?", self.marker)
 
     def execute(self, sql: str, params: list | tuple = ()) -> None:
-        self.conn.execute(sql.replace("?", "%s"), list(params))
+        cur = self.conn.cursor()
+        try:
+            cur.execute(self._sql(sql), list(params)) if params else cur.execute(self._sql(sql))
+        finally:
+            cur.close()
 
     def fetchall(self, sql: str, params: list | tuple = ()) -> list[tuple]:
-        return self.conn.execute(sql.replace("?", "%s"), list(params)).fetchall()
+        cur = self.conn.cursor()
+        try:
+            cur.execute(self._sql(sql), list(params)) if params else cur.execute(self._sql(sql))
+            return [tuple(row) for row in cur.fetchall()]
+        finally:
+            cur.close()
 
     def begin(self) -> None:
-        """psycopg opens a transaction with the first statement."""
+        """DB-API drivers open a transaction with the first statement."""
 
     def commit(self) -> None:
         self.conn.commit()
@@ -329,10 +371,49 @@ class PostgresTarget(Target):
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
         return self._duck
 
+    def _out_table(self, select_sql: str, params: list) -> int:
+        """Materialize `select_sql` as DuckDB temp table _carestar_out; its row count."""
+        self._duck.execute(f"create or replace temp table _carestar_out as {select_sql}", params)
+        return int(self._duck.execute("select count(*) from _carestar_out").fetchall()[0][0])
+
+
+class PostgresTarget(RemoteTarget):
+    """PostgreSQL through the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE."""
+
+    name = "postgres"
+    marker = "%s"
+
+    def __init__(self, conninfo: str = "") -> None:
+        import psycopg
+
+        super().__init__(psycopg.connect(conninfo, autocommit=False))
+        self.unique_violation = psycopg.errors.UniqueViolation
+
+    def ensure_schema(self) -> None:
+        # CREATE ... IF NOT EXISTS races between concurrent loaders: serialize it.
+        self.fetchall("select pg_advisory_xact_lock(hashtext('carestar.raw.schema'))")
+        for statement in schema_ddl():
+            self.execute(statement)
+        # one claimed, landed or refused row per file version, whichever loader gets there first
+        self.execute(
+            f"create unique index if not exists load_ledger_one_version on {self.raw}.load_ledger"
+            " (source_uri, etag, size_bytes) where state in ('claimed', 'landed', 'rejected')"
+        )
+        self.commit()
+
+    def release_stale_claims(self, lease_minutes: int = 120) -> None:
+        """Claims older than the lease belong to loaders that died: their files are tried again."""
+        self.execute(
+            f"update {self.raw}.load_ledger set state = 'failed', error_code = 'claim_expired'"
+            " where state = 'claimed'"
+            f" and started_at < now() at time zone 'utc' - interval '{int(lease_minutes)} minutes'"
+        )
+        self.commit()
+
     def _copy(self, table: str, columns: str, select_sql: str, params: list) -> None:
         """Run `select_sql` in DuckDB and stream its rows into `table` with COPY, as CSV."""
         spool = self._spool / "batch.csv"
-        self._duck.execute(f"create or replace temp table _carestar_out as {select_sql}", params)
+        self._out_table(select_sql, params)
         self._duck.execute(f"copy _carestar_out to '{spool}' (format csv, header false)")
         statement = f"copy {table} ({columns}) from stdin (format csv)"
         with self.conn.cursor() as cur, cur.copy(statement) as copy, spool.open("rb") as fh:
@@ -343,7 +424,7 @@ class PostgresTarget(Target):
     def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
         cols = ", ".join(entity.column_names)
         self._copy(
-            f"{SCHEMA}.{entity.name}",
+            f"{self.raw}.{entity.name}",
             f"{cols}, _load_id, _source_file, _source_line, _loaded_at",
             f"select {cols}, cast(? as bigint), cast(? as varchar), _line, cast(? as timestamp)"
             f" from ({valid_rows_sql(entity)}) as v",
@@ -352,7 +433,7 @@ class PostgresTarget(Target):
 
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
         self._copy(
-            f"{SCHEMA}.rejected_rows",
+            f"{self.raw}.rejected_rows",
             REJECT_COLUMNS,
             f"select cast(? as bigint), cast(? as varchar), cast(? as varchar), line, column_name, rule_code"
             f" from ({rejects_sql()}) as r",
@@ -363,7 +444,7 @@ class PostgresTarget(Target):
         self._duck.register("_carestar_row_rejects", table)
         try:
             self._copy(
-                f"{SCHEMA}.rejected_rows", REJECT_COLUMNS, f"select {REJECT_COLUMNS} from _carestar_row_rejects", []
+                f"{self.raw}.rejected_rows", REJECT_COLUMNS, f"select {REJECT_COLUMNS} from _carestar_row_rejects", []
             )
         finally:
             self._duck.unregister("_carestar_row_rejects")
@@ -374,4 +455,12 @@ def open_target(name: str) -> Target:
         return DuckDBTarget()
     if name == "postgres":
         return PostgresTarget()
+    if name == "sqlserver":
+        from carestar.land_sqlserver import SqlServerTarget
+
+        return SqlServerTarget.from_env()
+    if name == "redshift":
+        from carestar.land_redshift import RedshiftTarget
+
+        return RedshiftTarget.from_env()
     raise ValueError(f"target {name!r} is not available; supported: {', '.join(TARGETS)}")

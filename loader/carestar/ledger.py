@@ -73,26 +73,25 @@ LINEAGE_COLUMNS: dict[str, str] = {
 }
 
 
-def create_table_sql(table: str, columns: dict[str, str]) -> str:
+def create_table_sql(table: str, columns: dict[str, str], schema: str = SCHEMA) -> str:
     body = ",\n    ".join(f"{name} {decl}" for name, decl in columns.items())
-    return f"create table if not exists {SCHEMA}.{table} (\n    {body}\n)"
+    return f"create table if not exists {schema}.{table} (\n    {body}\n)"
 
 
 def raw_columns(entity: Entity) -> dict[str, str]:
     return {c.name: c.sql_type for c in entity.columns} | LINEAGE_COLUMNS
 
 
+def schema_tables() -> dict[str, dict[str, str]]:
+    """Every table of the raw schema with its portable column declarations, in order."""
+    tables = {"load_ledger": LEDGER_COLUMNS, "rejected_rows": REJECTED_COLUMNS, "load_runs": RUN_COLUMNS}
+    return tables | {e.name: raw_columns(e) for e in ENTITIES.values()}
+
+
 def schema_ddl() -> list[str]:
-    """Every statement that creates the raw schema (idempotent)."""
-    statements = [
-        f"create schema if not exists {SCHEMA}",
-        f"create sequence if not exists {SCHEMA}.load_id_seq",
-        create_table_sql("load_ledger", LEDGER_COLUMNS),
-        create_table_sql("rejected_rows", REJECTED_COLUMNS),
-        create_table_sql("load_runs", RUN_COLUMNS),
-    ]
-    statements += [create_table_sql(e.name, raw_columns(e)) for e in ENTITIES.values()]
-    return statements
+    """Every statement that creates the raw schema (idempotent; DuckDB and PostgreSQL)."""
+    statements = [f"create schema if not exists {SCHEMA}", f"create sequence if not exists {SCHEMA}.load_id_seq"]
+    return statements + [create_table_sql(table, columns) for table, columns in schema_tables().items()]
 
 
 @dataclass

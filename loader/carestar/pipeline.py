@@ -240,12 +240,14 @@ def _load_file(
     if not dry_run and not target.claim(result):
         log.info("skipped %s: claimed by another loader", f.uri)
         return None
+    load_id = result.load_id  # a target may assign it while claiming
     target.begin()
     result.state = "landed"
     shape = FileShape()
     valid_total = 0
     t0 = time.perf_counter()
     try:
+        target.start_file(entity, load_id)
         with f.open() as stream:
             for batch in read_ahead(read_file(stream, f.name, entity, shape)):
                 valid, _ = validate_batch(target.validation_connection, entity, batch.table)
@@ -253,6 +255,7 @@ def _load_file(
                 target.land_valid(entity, load_id, f.uri, started)
                 target.land_value_rejects(entity, load_id, f.uri)
                 target.land_row_rejects(entity, load_id, f.uri, batch.rejects)
+        target.finish_batches(entity, load_id, f.uri, started)
         result.rows_read = shape.rows_read
         result.unknown_columns = shape.unknown_columns
         landed, rejected, rules = target.counts_in_database(entity, load_id)
