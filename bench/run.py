@@ -165,17 +165,25 @@ def bench_postgres(root: Path, files: list[Path]) -> dict:
 
 
 def bench_memory(gigabytes: float) -> dict:
-    """Peak memory of `carestar load` on one CSV file of about `gigabytes`."""
+    """Peak memory of `carestar load` on one CSV file of about `gigabytes`.
+
+    The file repeats the rows of the 1M-encounter sample's first CSV part until it
+    is that big (generating tens of millions of fresh encounters would take longer
+    than the measurement, and memory does not depend on the values repeating).
+    """
     root = DATA / f"big-{gigabytes}gb"
     big = root / "encounters" / "big.csv"
     if not big.exists():
-        n = 2 * int(gigabytes * 1e9 / 115)  # ~115 bytes a row; half of them go to the first (CSV) file
-        src = DATA / f"tree-big-{n}"
-        if not (src / "_generated.json").exists():
-            print(f"generating {n:,} encounters for the memory run ...", flush=True)
-            generate(src, n, seed=2, rows_per_file=n)  # one CSV of all of them
+        _, files = encounter_csvs(1_000_000)
+        header, _, body = files[0].resolve().read_bytes().partition(b"\n")
         big.parent.mkdir(parents=True, exist_ok=True)
-        big.symlink_to(next((src / "encounters").rglob("part-00000.csv")))
+        print(f"writing a {gigabytes:g} GB CSV for the memory run ...", flush=True)
+        with big.open("wb") as out:
+            out.write(header + b"\n")
+            written = 0
+            while written < gigabytes * 1e9:
+                out.write(body)
+                written += len(body)
     db = DATA / "memory.duckdb"
     db.unlink(missing_ok=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

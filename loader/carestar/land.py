@@ -39,10 +39,30 @@ def duckdb_path() -> str:
     return os.environ.get("CARESTAR_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH
 
 
+DEFAULT_MEMORY_LIMIT = "128MB"
+
+
 def _validation_duckdb(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC whose buffer memory is capped (it spills to disk beyond).
+
+    The loader streams files of any size: with DuckDB's default (80% of RAM) a
+    multi-GB file would grow the process to gigabytes. CARESTAR_DUCKDB_MEMORY_LIMIT
+    changes the cap.
+    """
     con = duckdb.connect(path)
     con.execute("set timezone = 'UTC'")
+    limit = os.environ.get("CARESTAR_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+    con.execute(f"set memory_limit = '{_checked_size(limit)}'")
     return con
+
+
+def _checked_size(text: str) -> str:
+    """A DuckDB size like 256MB or 2GB (it is written into a SET statement)."""
+    import re
+
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", text.strip(), re.IGNORECASE):
+        raise TargetConfigError(f"CARESTAR_DUCKDB_MEMORY_LIMIT must be a size like 256MB or 2GB, not {text!r}")
+    return text.strip()
 
 
 class Target(ABC):
@@ -244,6 +264,11 @@ class DuckDBTarget(Target):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.con = _open_waiting_for_lock(self.path, float(os.environ.get("CARESTAR_DUCKDB_LOCK_TIMEOUT", "600")))
+        # Batches are validated on a second connection to the same database, outside the
+        # file's transaction: a transaction keeps every table it replaced until it ends,
+        # so validating inside it would hold each batch of a multi-GB file in memory.
+        self._val = self.con.cursor()
+        self._val.execute("set timezone = 'UTC'")
         self._in_transaction = False
 
     def execute(self, sql: str, params: list | tuple = ()) -> None:
@@ -267,11 +292,12 @@ class DuckDBTarget(Target):
             self._in_transaction = False
 
     def close(self) -> None:
+        self._val.close()
         self.con.close()
 
     @property
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
-        return self.con
+        return self._val
 
     def release_stale_claims(self) -> None:
         # One process at a time holds a DuckDB file: any claim found at start is a dead loader's.
@@ -280,30 +306,32 @@ class DuckDBTarget(Target):
             " where state = 'claimed'"
         )
 
+    # The validated batch reaches the file's transaction as Arrow, found by DuckDB through
+    # the local variable's name (a replacement scan: nothing is registered, so nothing is
+    # pinned until commit).
     def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
         cols = ", ".join(entity.column_names)
-        self.execute(
+        _carestar_valid = self._val.sql(valid_rows_sql(entity)).to_arrow_table()
+        self.con.execute(
             f"insert into {self.raw}.{entity.name} ({cols}, _load_id, _source_file, _source_line, _loaded_at)"
-            f" select {cols}, ?, ?, _line, ? from ({valid_rows_sql(entity)}) as v",
+            f" select {cols}, ?, ?, _line, ? from _carestar_valid",
             [load_id, uri, loaded_at],
-        )
+        ).fetchall()
 
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
-        self.execute(
+        _carestar_rejects = self._val.sql(rejects_sql()).to_arrow_table()
+        self.con.execute(
             f"insert into {self.raw}.rejected_rows ({REJECT_COLUMNS})"
-            f" select ?, ?, ?, line, column_name, rule_code from ({rejects_sql()}) as r",
+            " select ?, ?, ?, line, column_name, rule_code from _carestar_rejects",
             [load_id, entity.name, uri],
-        )
+        ).fetchall()
 
     def _insert_row_rejects(self, table: pa.Table) -> None:
-        self.con.register("_carestar_row_rejects", table)
-        try:
-            self.execute(
-                f"insert into {self.raw}.rejected_rows ({REJECT_COLUMNS})"
-                f" select {REJECT_COLUMNS} from _carestar_row_rejects"
-            )
-        finally:
-            self.con.unregister("_carestar_row_rejects")
+        _carestar_row_rejects = table
+        self.con.execute(
+            f"insert into {self.raw}.rejected_rows ({REJECT_COLUMNS})"
+            f" select {REJECT_COLUMNS} from _carestar_row_rejects"
+        ).fetchall()
 
 
 class TargetConfigError(Exception):

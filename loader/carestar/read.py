@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 from carestar.contract import Entity, Rule, normalize_header
 
 BATCH_ROWS = 200_000
-CSV_BLOCK_BYTES = 16 << 20
+CSV_BLOCK_BYTES = 2 << 20  # pyarrow's streaming reader holds many blocks in flight
 
 
 class FileError(Exception):
@@ -181,6 +181,11 @@ def _read_csv(stream: BinaryIO, entity: Entity, shape: FileShape, tap: _Tap) -> 
 
     valid_so_far = 0
     reported = 0
+    # The reader decodes small blocks (its memory grows with the block size); they are
+    # handed on in batches of about BATCH_ROWS, so each batch costs few statements.
+    pending: list[pa.Table] = []
+    pending_rejects: list[RowReject] = []
+    pending_rows = 0
     while True:
         try:
             record_batch = reader.read_next_batch()
@@ -197,14 +202,19 @@ def _read_csv(stream: BinaryIO, entity: Entity, shape: FileShape, tap: _Tap) -> 
         valid_so_far += n
         rejects = [RowReject(s, None, Rule.ROW_RAGGED) for s in skipped[reported:]]
         reported = len(skipped)
-        table = pa.Table.from_batches([record_batch]).append_column("_line", pa.array(lines))
         shape.rows_read += n + len(rejects)
-        yield Batch(table, rejects)
+        pending.append(pa.Table.from_batches([record_batch]).append_column("_line", pa.array(lines)))
+        pending_rejects += rejects
+        pending_rows += n
+        if pending_rows >= BATCH_ROWS:
+            yield Batch(pa.concat_tables(pending), pending_rejects)
+            pending, pending_rejects, pending_rows = [], [], 0
     _check_quotes(tap)
     if len(skipped) > reported:
-        rejects = [RowReject(s, None, Rule.ROW_RAGGED) for s in skipped[reported:]]
-        shape.rows_read += len(rejects)
-        yield Batch(_empty_table(present), rejects)
+        pending_rejects += [RowReject(s, None, Rule.ROW_RAGGED) for s in skipped[reported:]]
+        shape.rows_read += len(skipped) - reported
+    if pending or pending_rejects:
+        yield Batch(pa.concat_tables(pending) if pending else _empty_table(present), pending_rejects)
 
 
 def _check_quotes(tap: _Tap) -> None:

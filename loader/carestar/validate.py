@@ -170,11 +170,11 @@ from (
 def validate_batch(con: duckdb.DuckDBPyConnection, entity: Entity, table: pa.Table) -> tuple[int, int]:
     """Validate one Arrow batch into the temp table VALIDATED; returns (valid rows, rejected rows)."""
     present = {n for n in table.column_names if n != "_line"}
-    con.register("_carestar_batch", table)
-    try:
-        con.execute(f"create or replace temp table {VALIDATED} as {validation_sql(entity, '_carestar_batch', present)}")
-    finally:
-        con.unregister("_carestar_batch")
+    # DuckDB finds the batch by this variable's name (a replacement scan). Not register():
+    # inside a file's transaction a registered table stays pinned until commit, so a
+    # multi-GB file would hold every batch it read in memory.
+    _carestar_batch = table
+    con.execute(f"create or replace temp table {VALIDATED} as {validation_sql(entity, '_carestar_batch', present)}")
     valid, rejected = con.execute(
         f"select count(*) filter (where len(_errors) = 0), count(*) filter (where len(_errors) > 0) from {VALIDATED}"
     ).fetchall()[0]

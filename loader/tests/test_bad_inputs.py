@@ -311,7 +311,8 @@ def test_no_value_is_logged_or_reported(tmp_path, run_load, target, caplog):
 def test_ragged_rows_keep_true_line_numbers_across_batches(tmp_path, run_load, target, monkeypatch):
     import carestar.read as read
 
-    monkeypatch.setattr(read, "CSV_BLOCK_BYTES", 4096)  # many batches
+    monkeypatch.setattr(read, "CSV_BLOCK_BYTES", 4096)  # many blocks ...
+    monkeypatch.setattr(read, "BATCH_ROWS", 300)  # ... handed on a few at a time
     rows = [f"E{i},P1,D1,H1,,2025-03-01,1.00,3" for i in range(2000)]
     for bad in (100, 900, 1500):
         rows[bad] = "E,short"
