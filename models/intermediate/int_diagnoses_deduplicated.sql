@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    unique_key='diagnosis_code_key',
+    incremental_strategy='merge',
+    on_schema_change='fail',
+) }}
+
 {{ latest_versions(
     relation=ref('stg_landing__diagnoses'),
     key='diagnosis_code_key',

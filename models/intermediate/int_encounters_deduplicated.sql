@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    unique_key='encounter_id',
+    incremental_strategy='merge',
+    on_schema_change='fail',
+) }}
+
 {{ latest_versions(
     relation=ref('stg_landing__encounters'),
     key='encounter_id',

@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    unique_key='hospital_id',
+    incremental_strategy='merge',
+    on_schema_change='fail',
+) }}
+
 {{ latest_versions(
     relation=ref('stg_landing__hospitals'),
     key='hospital_id',

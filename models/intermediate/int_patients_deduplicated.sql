@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    unique_key='patient_id',
+    incremental_strategy='merge',
+    on_schema_change='fail',
+) }}
+
 {{ latest_versions(
     relation=ref('stg_landing__patients'),
     key='patient_id',

@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    unique_key='provider_id',
+    incremental_strategy='merge',
+    on_schema_change='fail',
+) }}
+
 {{ latest_versions(
     relation=ref('stg_landing__providers'),
     key='provider_id',
