@@ -15,8 +15,15 @@
     {{ postgres_index_once(relation, ['appointment_date', 'provider_id'], where="appointment_status = 'missed'") }}
 {% endmacro %}
 
+{#- the model is incremental: the index is made once, when the table is new -#}
 {% macro sqlserver__missed_appointments_index(relation) %}
-    create nonclustered index {{ relation.identifier }}__missed_idx
-    on {{ relation }} (appointment_date, provider_id)
-    where appointment_status = 'missed'
+    if not exists (
+        select 1 from sys.indexes
+        where
+            object_id = object_id('{{ relation.include(database=false) }}')
+            and name = '{{ relation.identifier }}__missed_idx'
+    )
+        create nonclustered index {{ relation.identifier }}__missed_idx
+        on {{ relation }} (appointment_date, provider_id)
+        where appointment_status = 'missed'
 {% endmacro %}

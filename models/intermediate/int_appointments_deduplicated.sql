@@ -1,4 +1,10 @@
-{{ config(post_hook="{{ missed_appointments_index(this) }}") }}
+{{ config(
+    materialized='incremental',
+    unique_key='appointment_id',
+    incremental_strategy='merge',
+    on_schema_change='fail',
+    post_hook="{{ missed_appointments_index(this) }}",
+) }}
 
 {{ latest_versions(
     relation=ref('stg_landing__appointments'),
