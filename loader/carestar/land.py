@@ -29,7 +29,7 @@ from carestar import TARGETS
 from carestar.contract import Entity
 from carestar.ledger import LEDGER_COLUMNS, RUN_COLUMNS, SCHEMA, FileResult, schema_ddl
 from carestar.read import RowReject
-from carestar.validate import rejects_sql, valid_rows_sql
+from carestar.validate import rejects_sql, valid_count, valid_rows_sql, validate_batch, validated_arrow
 
 DEFAULT_DUCKDB_PATH = "warehouse/carestar.duckdb"
 REJECT_COLUMNS = "load_id, entity, source_uri, line, column_name, rule_code"
@@ -95,6 +95,10 @@ class Target(ABC):
     @abstractmethod
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection batches are validated in."""
+
+    def validate(self, entity: Entity, table: pa.Table) -> int:
+        """Validate one batch of text columns for the land_* calls that follow; its valid rows."""
+        return validate_batch(self.validation_connection, entity, table)[0]
 
     # -- bulk writes inside a file's transaction -------------------------
     @abstractmethod
@@ -269,6 +273,7 @@ class DuckDBTarget(Target):
         # so validating inside it would hold each batch of a multi-GB file in memory.
         self._val = self.con.cursor()
         self._val.execute("set timezone = 'UTC'")
+        self._validated: pa.Table | None = None
         self._in_transaction = False
 
     def execute(self, sql: str, params: list | tuple = ()) -> None:
@@ -306,25 +311,30 @@ class DuckDBTarget(Target):
             " where state = 'claimed'"
         )
 
-    # The validated batch reaches the file's transaction as Arrow, found by DuckDB through
-    # the local variable's name (a replacement scan: nothing is registered, so nothing is
-    # pinned until commit).
+    # A batch is validated on the second connection into Arrow, and reaches the file's
+    # transaction through a replacement scan (DuckDB finds the local variable by its name:
+    # nothing is registered or replaced inside the transaction, so nothing is pinned).
+    def validate(self, entity: Entity, table: pa.Table) -> int:
+        self._validated = validated_arrow(self._val, entity, table)
+        return valid_count(self._validated)
+
     def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
         cols = ", ".join(entity.column_names)
-        _carestar_valid = self._val.sql(valid_rows_sql(entity)).to_arrow_table()
+        _carestar_validated = self._validated
         self.con.execute(
             f"insert into {self.raw}.{entity.name} ({cols}, _load_id, _source_file, _source_line, _loaded_at)"
-            f" select {cols}, ?, ?, _line, ? from _carestar_valid",
+            f" select {cols}, ?, ?, _line, ? from ({valid_rows_sql(entity, '_carestar_validated')}) as v",
             [load_id, uri, loaded_at],
         ).fetchall()
 
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
-        _carestar_rejects = self._val.sql(rejects_sql()).to_arrow_table()
+        _carestar_validated = self._validated
         self.con.execute(
             f"insert into {self.raw}.rejected_rows ({REJECT_COLUMNS})"
-            " select ?, ?, ?, line, column_name, rule_code from _carestar_rejects",
+            f" select ?, ?, ?, line, column_name, rule_code from ({rejects_sql('_carestar_validated')}) as r",
             [load_id, entity.name, uri],
         ).fetchall()
+        self._validated = None
 
     def _insert_row_rejects(self, table: pa.Table) -> None:
         _carestar_row_rejects = table

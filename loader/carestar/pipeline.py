@@ -26,7 +26,6 @@ from carestar.discover import SourceFile, discover, in_window
 from carestar.land import Target
 from carestar.ledger import FileResult
 from carestar.read import Batch, FileError, FileShape, read_file
-from carestar.validate import validate_batch
 
 log = logging.getLogger("carestar.load")
 
@@ -250,7 +249,7 @@ def _load_file(
         target.start_file(entity, load_id)
         with f.open() as stream:
             for batch in read_ahead(read_file(stream, f.name, entity, shape)):
-                valid, _ = validate_batch(target.validation_connection, entity, batch.table)
+                valid = target.validate(entity, batch.table)
                 valid_total += valid
                 target.land_valid(entity, load_id, f.uri, started)
                 target.land_value_rejects(entity, load_id, f.uri)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from carestar.contract import (
     BOOL_FALSE,
@@ -167,12 +168,22 @@ from (
 ) as v"""
 
 
+def validated_arrow(con: duckdb.DuckDBPyConnection, entity: Entity, table: pa.Table) -> pa.Table:
+    """One Arrow batch validated: typed columns, `_line` and `_errors`, as Arrow."""
+    present = {n for n in table.column_names if n != "_line"}
+    _carestar_batch = table  # found by DuckDB through its name (a replacement scan)
+    return con.sql(validation_sql(entity, "_carestar_batch", present)).to_arrow_table()
+
+
+def valid_count(validated: pa.Table) -> int:
+    return int(pc.sum(pc.equal(pc.list_value_length(validated.column("_errors")), 0)).as_py() or 0)
+
+
 def validate_batch(con: duckdb.DuckDBPyConnection, entity: Entity, table: pa.Table) -> tuple[int, int]:
     """Validate one Arrow batch into the temp table VALIDATED; returns (valid rows, rejected rows)."""
     present = {n for n in table.column_names if n != "_line"}
     # DuckDB finds the batch by this variable's name (a replacement scan). Not register():
-    # inside a file's transaction a registered table stays pinned until commit, so a
-    # multi-GB file would hold every batch it read in memory.
+    # inside a transaction a registered table stays pinned until it ends.
     _carestar_batch = table
     con.execute(f"create or replace temp table {VALIDATED} as {validation_sql(entity, '_carestar_batch', present)}")
     valid, rejected = con.execute(
@@ -181,13 +192,13 @@ def validate_batch(con: duckdb.DuckDBPyConnection, entity: Entity, table: pa.Tab
     return int(valid), int(rejected)
 
 
-def valid_rows_sql(entity: Entity) -> str:
+def valid_rows_sql(entity: Entity, source: str = VALIDATED) -> str:
     cols = ", ".join(_ident(c) for c in entity.column_names)
-    return f"select {cols}, _line from {VALIDATED} where len(_errors) = 0"
+    return f"select {cols}, _line from {source} where len(_errors) = 0"
 
 
-def rejects_sql() -> str:
+def rejects_sql(source: str = VALIDATED) -> str:
     """Rejected (line, column, rule) triples of the current batch."""
     return f"""
 select _line as line, split_part(e, ':', 1) as column_name, split_part(e, ':', 2) as rule_code
-from (select _line, unnest(_errors) as e from {VALIDATED} where len(_errors) > 0) as r"""
+from (select _line, unnest(_errors) as e from {source} where len(_errors) > 0) as r"""
