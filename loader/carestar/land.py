@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from carestar import TARGETS
 from carestar.contract import Entity
@@ -96,9 +97,25 @@ class Target(ABC):
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection batches are validated in."""
 
-    def validate(self, entity: Entity, table: pa.Table) -> int:
-        """Validate one batch of text columns for the land_* calls that follow; its valid rows."""
-        return validate_batch(self.validation_connection, entity, table)[0]
+    # Targets that validate into Arrow on a connection used by nothing else (DuckDB,
+    # PostgreSQL) do it in the reader's thread: the next batch is validated while this one
+    # lands. The others validate into the temp table VALIDATED of their validation connection.
+    validates_concurrently = False
+    _validated: pa.Table | None = None
+
+    def validate_detached(self, entity: Entity, table: pa.Table) -> pa.Table:
+        """A batch validated into Arrow (typed columns, _line, _errors) on the validation connection."""
+        return validated_arrow(self.validation_connection, entity, table)
+
+    def validate(self, entity: Entity, table: pa.Table, detached: pa.Table | None = None) -> int:
+        """Validate one batch of text columns for the land_* calls that follow; its valid rows.
+
+        `detached` is validate_detached's result for this batch, when it was made ahead.
+        """
+        if not self.validates_concurrently:
+            return validate_batch(self.validation_connection, entity, table)[0]
+        self._validated = detached if detached is not None else self.validate_detached(entity, table)
+        return valid_count(self._validated)
 
     # -- bulk writes inside a file's transaction -------------------------
     @abstractmethod
@@ -273,7 +290,6 @@ class DuckDBTarget(Target):
         # so validating inside it would hold each batch of a multi-GB file in memory.
         self._val = self.con.cursor()
         self._val.execute("set timezone = 'UTC'")
-        self._validated: pa.Table | None = None
         self._in_transaction = False
 
     def execute(self, sql: str, params: list | tuple = ()) -> None:
@@ -314,9 +330,7 @@ class DuckDBTarget(Target):
     # A batch is validated on the second connection into Arrow, and reaches the file's
     # transaction through a replacement scan (DuckDB finds the local variable by its name:
     # nothing is registered or replaced inside the transaction, so nothing is pinned).
-    def validate(self, entity: Entity, table: pa.Table) -> int:
-        self._validated = validated_arrow(self._val, entity, table)
-        return valid_count(self._validated)
+    validates_concurrently = True
 
     def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
         cols = ", ".join(entity.column_names)
@@ -420,12 +434,23 @@ class PostgresTarget(RemoteTarget):
 
     name = "postgres"
     marker = "%s"
+    validates_concurrently = True
 
     def __init__(self, conninfo: str = "") -> None:
         import psycopg
 
         super().__init__(psycopg.connect(conninfo, autocommit=False))
         self.unique_violation = psycopg.errors.UniqueViolation
+        self._val = self._duck.cursor()  # validation, in the reader's thread
+        self._val.execute("set timezone = 'UTC'")
+
+    @property
+    def validation_connection(self) -> duckdb.DuckDBPyConnection:
+        return self._val
+
+    def close(self) -> None:
+        self._val.close()
+        super().close()
 
     def ensure_schema(self) -> None:
         # CREATE ... IF NOT EXISTS races between concurrent loaders: serialize it.
@@ -448,44 +473,41 @@ class PostgresTarget(RemoteTarget):
         )
         self.commit()
 
-    def _copy(self, table: str, columns: str, select_sql: str, params: list) -> None:
-        """Run `select_sql` in DuckDB and stream its rows into `table` with COPY, as CSV."""
-        spool = self._spool / "batch.csv"
-        self._out_table(select_sql, params)
-        self._duck.execute(f"copy _carestar_out to '{spool}' (format csv, header false)")
-        statement = f"copy {table} ({columns}) from stdin (format csv)"
-        with self.conn.cursor() as cur, cur.copy(statement) as copy, spool.open("rb") as fh:
-            while block := fh.read(1 << 20):
-                copy.write(block)
-        spool.unlink()
+    # -- bulk: validated Arrow -> CSV in memory (pyarrow's writer) -> COPY FROM STDIN ----------
+    def _copy_arrow(self, table: str, columns: str, rows: pa.Table) -> None:
+        if not rows.num_rows:
+            return
+        sink = pa.BufferOutputStream()
+        # strings are always quoted, so "" stays an empty string and an unquoted empty field is NULL
+        pacsv.write_csv(rows, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        with self.conn.cursor() as cur, cur.copy(f"copy {table} ({columns}) from stdin (format csv)") as copy:
+            copy.write(memoryview(sink.getvalue()))
+
+    def _arrow(self, select_sql: str, params: list) -> pa.Table:
+        """`select_sql` over the validated batch (_carestar_validated), as Arrow, in the main DuckDB."""
+        _carestar_validated = self._validated
+        return self._duck.sql(select_sql, params=params).to_arrow_table()
 
     def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
         cols = ", ".join(entity.column_names)
-        self._copy(
-            f"{self.raw}.{entity.name}",
-            f"{cols}, _load_id, _source_file, _source_line, _loaded_at",
+        rows = self._arrow(
             f"select {cols}, cast(? as bigint), cast(? as varchar), _line, cast(? as timestamp)"
-            f" from ({valid_rows_sql(entity)}) as v",
+            f" from ({valid_rows_sql(entity, '_carestar_validated')}) as v",
             [load_id, uri, loaded_at],
         )
+        self._copy_arrow(f"{self.raw}.{entity.name}", f"{cols}, _load_id, _source_file, _source_line, _loaded_at", rows)
 
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
-        self._copy(
-            f"{self.raw}.rejected_rows",
-            REJECT_COLUMNS,
-            f"select cast(? as bigint), cast(? as varchar), cast(? as varchar), line, column_name, rule_code"
-            f" from ({rejects_sql()}) as r",
+        rows = self._arrow(
+            "select cast(? as bigint), cast(? as varchar), cast(? as varchar), line, column_name, rule_code"
+            f" from ({rejects_sql('_carestar_validated')}) as r",
             [load_id, entity.name, uri],
         )
+        self._copy_arrow(f"{self.raw}.rejected_rows", REJECT_COLUMNS, rows)
+        self._validated = None
 
     def _insert_row_rejects(self, table: pa.Table) -> None:
-        self._duck.register("_carestar_row_rejects", table)
-        try:
-            self._copy(
-                f"{self.raw}.rejected_rows", REJECT_COLUMNS, f"select {REJECT_COLUMNS} from _carestar_row_rejects", []
-            )
-        finally:
-            self._duck.unregister("_carestar_row_rejects")
+        self._copy_arrow(f"{self.raw}.rejected_rows", REJECT_COLUMNS, table)
 
 
 def open_target(name: str) -> Target:

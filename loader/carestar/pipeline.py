@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 
 from tqdm import tqdm
 
-from carestar.contract import ENTITIES, Rule
+from carestar.contract import ENTITIES, Entity, Rule
 from carestar.discover import SourceFile, discover, in_window
 from carestar.land import Target
 from carestar.ledger import FileResult
@@ -248,8 +248,8 @@ def _load_file(
     try:
         target.start_file(entity, load_id)
         with f.open() as stream:
-            for batch in read_ahead(read_file(stream, f.name, entity, shape)):
-                valid = target.validate(entity, batch.table)
+            for batch in read_ahead(_validated_ahead(target, entity, read_file(stream, f.name, entity, shape))):
+                valid = target.validate(entity, batch.table, batch.validated)
                 valid_total += valid
                 target.land_valid(entity, load_id, f.uri, started)
                 target.land_value_rejects(entity, load_id, f.uri)
@@ -307,6 +307,14 @@ def safe_message(exc: BaseException) -> str:
     """An error's first line with every quoted part blanked: database errors may quote a value (PHI)."""
     first = (str(exc).splitlines() or [""])[0]
     return _QUOTED.sub("'…'", first)[:300] or type(exc).__name__
+
+
+def _validated_ahead(target: Target, entity: Entity, batches: Iterator[Batch]) -> Iterator[Batch]:
+    """Validate each batch as it is read (in read_ahead's thread) where the target allows it."""
+    for batch in batches:
+        if target.validates_concurrently:
+            batch.validated = target.validate_detached(entity, batch.table)
+        yield batch
 
 
 def read_ahead(batches: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:

@@ -23,7 +23,7 @@ import pyarrow.csv as pacsv
 
 from carestar.contract import Entity, Rule, normalize_header
 
-BATCH_ROWS = 200_000
+BATCH_ROWS = 100_000
 CSV_BLOCK_BYTES = 2 << 20  # pyarrow's streaming reader holds many blocks in flight
 
 
@@ -49,6 +49,7 @@ class Batch:
 
     table: pa.Table
     rejects: list[RowReject]
+    validated: object = None  # the target's validation of `table`, when made in the reader's thread
 
 
 @dataclass

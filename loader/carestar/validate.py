@@ -172,7 +172,7 @@ def validated_arrow(con: duckdb.DuckDBPyConnection, entity: Entity, table: pa.Ta
     """One Arrow batch validated: typed columns, `_line` and `_errors`, as Arrow."""
     present = {n for n in table.column_names if n != "_line"}
     _carestar_batch = table  # found by DuckDB through its name (a replacement scan)
-    return con.sql(validation_sql(entity, "_carestar_batch", present)).to_arrow_table()
+    return con.sql(validation_sql(entity, "_carestar_batch", present)).to_arrow_table(20000)
 
 
 def valid_count(validated: pa.Table) -> int:
