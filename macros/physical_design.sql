@@ -117,6 +117,40 @@
     {{ return(adapter.dispatch('physical_design_ddl', 'carestar')()) }}
 {% endmacro %}
 
+{#-
+  The CREATE TABLE a build sends for a contract-enforced mart (dbt creates the
+  table from the contract, then inserts the model's rows): the contract's
+  columns and not-null constraints, and on Redshift the distribution and sort
+  clauses rendered by dbt-redshift's own dist() and sort() from the model's config.
+-#}
+{% macro contract_table_ddl(model_name) %}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set node = graph.nodes['model.carestar.' ~ model_name] -%}
+    {%- set columns = [] -%}
+    {%- for column in node.columns.values() -%}
+        {%- set not_null = column.constraints | selectattr('type', 'equalto', 'not_null') | list -%}
+        {%- do columns.append(column.name ~ ' ' ~ column.data_type ~ (' not null' if not_null else '')) -%}
+    {%- endfor -%}
+    {{ return('create table ' ~ ref(model_name).include(database=false) ~ ' (' ~ (columns | join(', ')) ~ ')'
+        ~ table_distribution(node.config)) }}
+{% endmacro %}
+
+{% macro table_distribution(model_config) %}
+    {{ return(adapter.dispatch('table_distribution', 'carestar')(model_config)) }}
+{% endmacro %}
+
+{% macro default__table_distribution(model_config) %}{{ return('') }}{% endmacro %}
+
+{% macro redshift__table_distribution(model_config) %}
+    {{ return(' ' ~ dist(model_config.get('dist')) ~ ' ' ~ sort(model_config.get('sort_type'), model_config.get('sort'))) }}
+{% endmacro %}
+
+{#- The aggregate as dbt-redshift creates a materialized view (its create.sql), over a sample body. -#}
+{% macro redshift_materialized_view_ddl(relation, body) %}
+    {{ return('create materialized view ' ~ relation.include(database=false)
+        ~ ' backup yes diststyle even auto refresh no as (' ~ body ~ ')') }}
+{% endmacro %}
+
 {% macro fact_merge_sample(merge_macro) %}
     {%- set fact = ref('fct_patient_encounters') -%}
     {%- set staged = api.Relation.create(database=fact.database, schema=fact.schema, identifier=fact.identifier ~ '__dbt_tmp') -%}
@@ -134,9 +168,23 @@
     {%- set fact = ref('fct_patient_encounters') -%}
     {%- set appointments = ref('int_appointments_deduplicated') -%}
     {{ return([
+        contract_table_ddl('fct_patient_encounters'),
+        contract_table_ddl('dim_patient'),
         fact_physical_design(fact),
         missed_appointments_index(appointments),
         fact_merge_sample(default__get_merge_sql),
+    ]) }}
+{% endmacro %}
+
+{% macro redshift__physical_design_ddl() %}
+    {%- set body = "select Region, count(*) as EncounterCount from factpatientencounters group by Region" -%}
+    {{ return([
+        contract_table_ddl('fct_patient_encounters'),
+        contract_table_ddl('dim_patient'),
+        contract_table_ddl('dim_date'),
+        contract_table_ddl('dim_hospital'),
+        fact_merge_sample(default__get_merge_sql),
+        redshift_materialized_view_ddl(ref('encounters_by_region'), body),
     ]) }}
 {% endmacro %}
 
@@ -147,6 +195,8 @@
     {%- set aggregate = ref('encounters_by_region') -%}
     {%- set body = "select Region, count_big(*) as EncounterCount from dbo.FactPatientEncounters group by Region" -%}
     {{ return([
+        contract_table_ddl('fct_patient_encounters'),
+        contract_table_ddl('dim_patient'),
         fact_physical_design(fact),
         missed_appointments_index(appointments),
         fact_merge_sample(default__get_merge_sql),

@@ -72,6 +72,7 @@ def test_sqlserver_physical_design(compiled):
     assert "on ps_carestar_date_id (dateid)" in ddl
     assert "with schemabinding" in ddl and "create unique clustered index" in ddl
     assert "create nonclustered index" in ddl and "where appointment_status = 'missed'" in ddl
+    assert 'create table "dbo"."dimpatient" (patientid integer not null,' in ddl and "isactive bit" in ddl
     aggregate = _model_sql(path, "encounters_by_region").lower()
     assert "count_big(*)" in aggregate and "isnull(" in aggregate
     assert "with" not in aggregate.split("select", 1)[0]  # one select: no CTE in an indexed view
@@ -95,3 +96,9 @@ def test_redshift_distribution_and_sort_keys(compiled):
     assert nodes["model.carestar.dim_hospital"]["config"]["dist"] == "all"
     assert nodes["model.carestar.encounters_by_region"]["config"]["materialized"] == "materialized_view"
     assert nodes["model.carestar.encounters_by_region"]["alias"] == "encountersbyregion"
+    # the DDL a build sends, rendered by dbt-redshift's own dist()/sort() from those configs
+    ddl = " ".join(_model_sql(path, "physical_design_ddl").lower().split())
+    assert 'create table "public"."factpatientencounters" (encounterid bigint not null,' in ddl
+    assert "diststyle key distkey (patientid) compound sortkey(dateid)" in ddl
+    assert 'create table "public"."dimhospital"' in ddl and "diststyle all" in ddl
+    assert 'create materialized view "public"."encountersbyregion"' in ddl
