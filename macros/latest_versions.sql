@@ -3,7 +3,7 @@
   (see latest_first). Used by every int_<entity>_deduplicated model, so the
   rule lives in one place and MERGE never sees a key twice.
 
-  Incremental (the models merge on the key): only keys with rows loaded since
+  Incremental (upsert on the key, macro upsert_strategy): only keys with rows loaded since
   the last build (load ids above the highest _load_id already built, less var
   incremental_lookback_loads) are read, and all versions of those keys compete
   again, so a late row that loses changes nothing and one that wins replaces

@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='patient_id',
-    incremental_strategy='merge',
+    incremental_strategy=upsert_strategy(),
     on_schema_change='fail',
 ) }}
 

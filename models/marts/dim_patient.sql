@@ -3,7 +3,7 @@
     alias=contract_relation_name('DimPatient'),
     materialized='incremental',
     unique_key='PatientID',
-    incremental_strategy='merge',
+    incremental_strategy=upsert_strategy(),
     on_schema_change='fail',
 ) }}
 

@@ -3,7 +3,7 @@
     alias=contract_relation_name('DimProvider'),
     materialized='incremental',
     unique_key='ProviderID',
-    incremental_strategy='merge',
+    incremental_strategy=upsert_strategy(),
     on_schema_change='fail',
 ) }}
 

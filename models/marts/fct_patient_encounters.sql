@@ -2,7 +2,7 @@
     alias=contract_relation_name('FactPatientEncounters'),
     materialized='incremental',
     unique_key='EncounterID',
-    incremental_strategy='merge',
+    incremental_strategy=upsert_strategy(),
     on_schema_change='fail',
     as_columnstore=false,
     post_hook="{{ fact_physical_design(this) }}",
