@@ -58,9 +58,29 @@ claim_order as (
 
     select
         claim_id,
+        encounter_id,
+        provider_id,
+        submitted_date,
+        billed_amount,
         row_number() over (partition by encounter_id order by submitted_date, claim_id) as claim_number
     from claims
     where encounter_id is not null
+
+),
+
+claims_with_encounter as (
+
+    select
+        claims.claim_id,
+        claims.encounter_id,
+        claims.provider_id,
+        claims.submitted_date,
+        claims.billed_amount,
+        encounters.encounter_id as matched_encounter_id,
+        encounters.billing_amount as encounter_billing_amount
+    from claims
+    left join encounters
+        on claims.encounter_id = encounters.encounter_id
 
 ),
 
@@ -101,17 +121,15 @@ amount_mismatch as (
     select
         'BE03' as rule_code,
         'claim' as record_type,
-        claims.claim_id as record_id,
-        claims.encounter_id,
-        claims.provider_id,
-        claims.submitted_date as record_date,
-        claims.billed_amount as amount
-    from claims
-    inner join encounters
-        on claims.encounter_id = encounters.encounter_id
+        claim_id as record_id,
+        encounter_id,
+        provider_id,
+        submitted_date as record_date,
+        billed_amount as amount
+    from claims_with_encounter
     where
-        abs(claims.billed_amount - coalesce(encounters.billing_amount, 0))
-        > {{ var('claim_amount_tolerance') }}
+        matched_encounter_id is not null
+        and abs(billed_amount - coalesce(encounter_billing_amount, 0)) > {{ var('claim_amount_tolerance') }}
 
 ),
 
@@ -120,15 +138,13 @@ claim_without_encounter as (
     select
         'BE04' as rule_code,
         'claim' as record_type,
-        claims.claim_id as record_id,
-        claims.encounter_id,
-        claims.provider_id,
-        claims.submitted_date as record_date,
-        claims.billed_amount as amount
-    from claims
-    left join encounters
-        on claims.encounter_id = encounters.encounter_id
-    where encounters.encounter_id is null
+        claim_id as record_id,
+        encounter_id,
+        provider_id,
+        submitted_date as record_date,
+        billed_amount as amount
+    from claims_with_encounter
+    where matched_encounter_id is null
 
 ),
 
@@ -159,15 +175,13 @@ duplicate_claim as (
     select
         'BE06' as rule_code,
         'claim' as record_type,
-        claims.claim_id as record_id,
-        claims.encounter_id,
-        claims.provider_id,
-        claims.submitted_date as record_date,
-        claims.billed_amount as amount
-    from claims
-    inner join claim_order
-        on claims.claim_id = claim_order.claim_id
-    where claim_order.claim_number > 1
+        claim_id as record_id,
+        encounter_id,
+        provider_id,
+        submitted_date as record_date,
+        billed_amount as amount
+    from claim_order
+    where claim_number > 1
 
 ),
 
