@@ -4,9 +4,10 @@ A target owns one database connection and one transaction per file. The
 ledger's SQL is written once here (portable, `?` placeholders); targets differ
 only in how they connect and how rows travel in bulk:
 
-- DuckDB validates and lands in the same connection: rows never leave the engine.
-- PostgreSQL: rows are validated in an in-memory DuckDB, written by DuckDB as
-  CSV and streamed into `COPY ... FROM STDIN` (no row-by-row inserts).
+- DuckDB: batches are validated into Arrow on a second connection to the same
+  database (in the reader's thread) and inserted from it inside the file's transaction.
+- PostgreSQL: batches are validated into Arrow in an in-memory DuckDB, written
+  as CSV in memory by pyarrow and streamed into `COPY ... FROM STDIN`.
 - SQL Server (land_sqlserver.py): the driver's bulk copy into per-load staging
   tables, then one set-based insert inside the file's transaction.
 - Redshift (land_redshift.py): validated Parquet to an S3 staging prefix, then
@@ -16,6 +17,7 @@ only in how they connect and how rows travel in bulk:
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from abc import ABC, abstractmethod
@@ -59,8 +61,6 @@ def _validation_duckdb(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
 
 def _checked_size(text: str) -> str:
     """A DuckDB size like 256MB or 2GB (it is written into a SET statement)."""
-    import re
-
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", text.strip(), re.IGNORECASE):
         raise TargetConfigError(f"CARESTAR_DUCKDB_MEMORY_LIMIT must be a size like 256MB or 2GB, not {text!r}")
     return text.strip()

@@ -33,6 +33,7 @@ _MONEY = r"-?[0-9]+(\.[0-9]{1,2})?"
 _INT = r"[+-]?[0-9]+"
 
 VALIDATED = "_carestar_validated"
+ARROW_CHUNK_ROWS = 20_000
 
 
 def _lit(text: str) -> str:
@@ -172,7 +173,8 @@ def validated_arrow(con: duckdb.DuckDBPyConnection, entity: Entity, table: pa.Ta
     """One Arrow batch validated: typed columns, `_line` and `_errors`, as Arrow."""
     present = {n for n in table.column_names if n != "_line"}
     _carestar_batch = table  # found by DuckDB through its name (a replacement scan)
-    return con.sql(validation_sql(entity, "_carestar_batch", present)).to_arrow_table(20000)
+    # in chunks, so the insert that reads it scans them on every core
+    return con.sql(validation_sql(entity, "_carestar_batch", present)).to_arrow_table(ARROW_CHUNK_ROWS)
 
 
 def valid_count(validated: pa.Table) -> int:
