@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -60,23 +59,30 @@ def encounter_csvs(n: int) -> tuple[Path, list[Path]]:
     return root, linked
 
 
-def bench_duckdb(root: Path, files: list[Path]) -> dict:
-    rows = 0
+def bench_duckdb(root: Path, files: list[Path], repeat: int = 3) -> dict:
+    """Best of `repeat` runs each, alternating carestar and read_csv, each into a fresh file."""
     db = DATA / "bench.duckdb"
-    db.unlink(missing_ok=True)
-    target = DuckDBTarget(str(db))
-    try:
-        seconds, report = timed(lambda: load(str(root), target, progress=False))
-        rows = report.rows[0]
-    finally:
-        target.close()
-    db.unlink(missing_ok=True)
-    con = duckdb.connect(str(db))
     paths = ", ".join(f"'{f}'" for f in files)
-    base_seconds, _ = timed(lambda: con.execute(f"create table t as select * from read_csv([{paths}], header = true)"))
-    con.close()
+    ours, baseline, rows = [], [], 0
+    for _ in range(repeat):
+        db.unlink(missing_ok=True)
+        target = DuckDBTarget(str(db))
+        try:
+            seconds, report = timed(lambda t=target: load(str(root), t, progress=False))
+            rows = report.rows[0]
+        finally:
+            target.close()
+        ours.append(seconds)
+        db.unlink(missing_ok=True)
+        con = duckdb.connect(str(db))
+        seconds, _ = timed(
+            lambda c=con: c.execute(f"create table t as select * from read_csv([{paths}], header = true)")
+        )
+        con.close()
+        baseline.append(seconds)
     db.unlink(missing_ok=True)
-    return {"rows": rows, "carestar_s": seconds, "read_csv_s": base_seconds, "ratio": seconds / base_seconds}
+    best, base = min(ours), min(baseline)
+    return {"rows": rows, "carestar_s": best, "read_csv_s": base, "ratio": best / base, "repeat": repeat}
 
 
 _MONEY = re.compile(r"-?\d+(\.\d{1,2})?")
@@ -186,19 +192,30 @@ def bench_memory(gigabytes: float) -> dict:
                 written += len(body)
     db = DATA / "memory.duckdb"
     db.unlink(missing_ok=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    cmd = [sys.executable, "-m", "carestar", "load", str(root), "--no-progress"]
+    # The load runs in a child that reports its own high-water mark (VmHWM). Not ru_maxrss:
+    # Linux carries the parent's peak at fork through exec into it, and this process has
+    # just held the 10M-encounter runs.
+    measure = (
+        "import sys\n"
+        "from carestar.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+        "print('PEAK_KB', hwm[0], file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    cmd = [sys.executable, "-c", measure, "load", str(root), "--no-progress"]
     seconds, proc = timed(
         lambda: subprocess.run(cmd, env={**os.environ, "CARESTAR_DUCKDB_PATH": str(db)}, capture_output=True, text=True)
     )
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     db.unlink(missing_ok=True)
+    peaks = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("PEAK_KB ")]
+    if proc.returncode not in (0, 3) or not peaks:
+        raise RuntimeError(f"memory run failed (exit {proc.returncode}): {proc.stderr[-500:]}")
     return {
         "file_bytes": big.resolve().stat().st_size,
         "seconds": seconds,
-        "peak_rss_mb": peak_kb / 1024,
+        "peak_rss_mb": int(peaks[-1]) / 1024,
         "exit_code": proc.returncode,
-        "note": "peak over child processes" if peak_kb == before else "",
     }
 
 
@@ -233,8 +250,8 @@ def main() -> int:
         "",
         f"{results['when']}, {results['machine']}. Same files for every column of a row.",
         "",
-        "| encounters | carestar → DuckDB | DuckDB read_csv (no validation) | ratio (goal ≤ 1.5) | naive rows/s"
-        " | speed-up over naive (goal ≥ 300) | carestar → PostgreSQL | bare COPY | ratio (goal ≤ 2) |",
+        "| encounters | carestar → DuckDB (best of 3) | DuckDB read_csv (no validation) | ratio (goal ≤ 1.5)"
+        " | naive rows/s | speed-up over naive (goal ≥ 300) | carestar → PostgreSQL | bare COPY | ratio (goal ≤ 2) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
