@@ -188,17 +188,13 @@
     ]) }}
 {% endmacro %}
 
-{#- dbt-postgres and dbt-redshift send dbt's default MERGE; dbt-sqlserver adds an OPTION (LABEL) clause to it. -#}
+{#-
+  dbt-postgres and dbt-redshift send dbt's default MERGE; dbt-sqlserver adds an OPTION (LABEL)
+  clause to it. SQL Server: the default statements (its own post-hooks are dispatched inside
+  them) plus the indexed view.
+-#}
 {% macro sqlserver__physical_design_ddl() %}
-    {%- set fact = ref('fct_patient_encounters') -%}
-    {%- set appointments = ref('int_appointments_deduplicated') -%}
     {%- set aggregate = ref('encounters_by_region') -%}
     {%- set body = "select Region, count_big(*) as EncounterCount from dbo.FactPatientEncounters group by Region" -%}
-    {{ return([
-        contract_table_ddl('fct_patient_encounters'),
-        contract_table_ddl('dim_patient'),
-        fact_physical_design(fact),
-        missed_appointments_index(appointments),
-        fact_merge_sample(default__get_merge_sql),
-    ] + indexed_view_ddl(aggregate, body, ['Region'])) }}
+    {{ return(default__physical_design_ddl() + indexed_view_ddl(aggregate, body, ['Region'])) }}
 {% endmacro %}
