@@ -18,7 +18,7 @@ as_of as (
 
 ),
 
-encounters as (
+encounters as {{ inline_cte() }} (
 
     select
         encounter_id,
@@ -30,7 +30,7 @@ encounters as (
 
 ),
 
-claims as (
+claims as {{ inline_cte() }} (
 
     select
         claim_id,
@@ -54,17 +54,32 @@ diagnosis_norms as (
 
 ),
 
+claim_counts as (
+
+    select
+        encounter_id,
+        count(*) as claim_count
+    from claims
+    where encounter_id is not null
+    group by encounter_id
+
+),
+
 claim_order as (
 
     select
-        claim_id,
-        encounter_id,
-        provider_id,
-        submitted_date,
-        billed_amount,
-        row_number() over (partition by encounter_id order by submitted_date, claim_id) as claim_number
+        claims.claim_id,
+        claims.encounter_id,
+        claims.provider_id,
+        claims.submitted_date,
+        claims.billed_amount,
+        row_number() over (
+            partition by claims.encounter_id order by claims.submitted_date, claims.claim_id
+        ) as claim_number
     from claims
-    where encounter_id is not null
+    inner join claim_counts
+        on claims.encounter_id = claim_counts.encounter_id
+    where claim_counts.claim_count > 1
 
 ),
 
@@ -160,13 +175,12 @@ encounter_without_claim as (
         encounters.billing_amount as amount
     from encounters
     cross join as_of
+    left join claim_counts
+        on encounters.encounter_id = claim_counts.encounter_id
     where
-        encounters.encounter_date
+        claim_counts.encounter_id is null
+        and encounters.encounter_date
         <= {{ dbt.dateadd('day', -1 * var('unclaimed_after_days'), 'as_of.as_of_date') }}
-        and not exists (
-            select 1 from claims
-            where claims.encounter_id = encounters.encounter_id
-        )
 
 ),
 
