@@ -3,57 +3,96 @@
   (see latest_first). Used by every int_<entity>_deduplicated model, so the
   rule lives in one place and MERGE never sees a key twice.
 
-  Incremental (upsert on the key, macro upsert_strategy): only keys with rows loaded since
-  the last build (load ids above the highest _load_id already built, less var
-  incremental_lookback_loads) are read, and all versions of those keys compete
-  again, so a late row that loses changes nothing and one that wins replaces
-  the row built before.
+  Incremental (upsert on the key, macro upsert_strategy): the rule is a total
+  order, so the winner over all versions is the winner between the row built
+  before and the rows loaded since the last build (load ids above the highest
+  _load_id already built, less var incremental_lookback_loads). Raw history is
+  never re-read: the rows loaded since compete with the built rows of their
+  keys on the ordering columns alone, and a key is written only when one of
+  its new rows wins. A late row that loses changes nothing; a row re-read
+  inside the lookback meets itself (same load and line) and is written again
+  unchanged.
 -#}
 {% macro latest_versions(relation, key, columns) %}
+{%- set carried = columns + ['updated_at', '_load_id', '_source_file', '_source_line', '_loaded_at'] -%}
+{%- set ordering = [key, 'updated_at', '_load_id', '_source_line'] -%}
 with
 
-versions as (
+{% if is_incremental() %}
+    loaded_since as (
 
-    select
-        {{ columns | join(',\n        ') }},
-        updated_at,
-        _load_id,
-        _source_file,
-        _source_line,
-        _loaded_at,
-        row_number() over (
-            partition by {{ key }}
-            order by {{ latest_first() }}
-        ) as version_rank
-
-    from {{ relation }}
-    {% if is_incremental() %}
-        where {{ key }} in (
-            select {{ key }}
-            from {{ relation }}
-            where _load_id > (
-                select coalesce(max(_load_id), 0) - {{ var('incremental_lookback_loads') }}
-                from {{ this }}
-            )
+        select
+            {{ carried | join(',\n            ') }}
+        from {{ relation }}
+        where _load_id > (
+            select coalesce(max(_load_id), 0) - {{ var('incremental_lookback_loads') }}
+            from {{ this }}
         )
-    {% endif %}
 
-),
+    ),
 
-latest as (
+    contenders as (
 
-    select
-        {{ columns | join(',\n        ') }},
-        updated_at,
-        _load_id,
-        _source_file,
-        _source_line,
-        _loaded_at
+        select {{ ordering | join(', ') }}
+        from loaded_since
+        union all
+        select {{ ordering | join(', ') }}
+        from {{ this }}
+        where {{ key }} in (select {{ key }} from loaded_since)
 
-    from versions
-    where version_rank = 1
+    ),
 
-)
+    ranked as (
+
+        select
+            {{ key }},
+            _load_id,
+            _source_line,
+            row_number() over (
+                partition by {{ key }}
+                order by {{ latest_first() }}
+            ) as version_rank
+        from contenders
+
+    ),
+
+    latest as (
+
+        select
+            {%- for column in carried %}
+            loaded_since.{{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from loaded_since
+        inner join ranked
+            on
+                loaded_since.{{ key }} = ranked.{{ key }}
+                and loaded_since._load_id = ranked._load_id
+                and loaded_since._source_line = ranked._source_line
+        where ranked.version_rank = 1
+
+    )
+{% else %}
+    versions as (
+
+        select
+            {{ carried | join(',\n            ') }},
+            row_number() over (
+                partition by {{ key }}
+                order by {{ latest_first() }}
+            ) as version_rank
+        from {{ relation }}
+
+    ),
+
+    latest as (
+
+        select
+            {{ carried | join(',\n            ') }}
+        from versions
+        where version_rank = 1
+
+    )
+{% endif %}
 
 select * from latest
 {% endmacro %}

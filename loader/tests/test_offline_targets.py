@@ -59,7 +59,10 @@ def _model_sql(path: Path, name: str) -> str:
 def test_incremental_sql_reads_only_new_loads(compiled):
     _, incremental, path = compiled
     fact = _model_sql(path, "fct_patient_encounters")
-    assert ("changed_encounters" in fact) is incremental
+    assert ("max(LoadID)" in fact) is incremental
+    claims = _model_sql(path, "int_claims_deduplicated")
+    assert ("loaded_since" in claims) is incremental
+    assert "row_number() over" in claims  # either way, each key reduced to one row before the merge
 
 
 def test_sqlserver_physical_design(compiled):

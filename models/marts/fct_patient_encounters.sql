@@ -2,57 +2,23 @@
     alias=contract_relation_name('FactPatientEncounters'),
     materialized='incremental',
     unique_key='EncounterID',
-    incremental_strategy=upsert_strategy(),
+    incremental_strategy=upsert_strategy(keep_layout=true),
     on_schema_change='fail',
     as_columnstore=false,
     post_hook="{{ fact_physical_design(this) }}",
 ) }}
 
 {#-
-  Incremental: a build reads only the encounter ids with rows loaded since the
-  last build (load ids above the highest LoadID already here, less var
-  incremental_lookback_loads), picks each one's winning version among all its
-  versions, and merges on EncounterID. Surrogate keys never change, so a
-  build after a late batch equals a full rebuild.
+  One row per encounter: its winning version, which int_encounters_deduplicated
+  picks (the landing contract's rule lives there, once). Incremental: a build
+  reads only the encounters whose winning version was loaded since the last
+  build (load ids above the highest LoadID already here, less var
+  incremental_lookback_loads): a late row that won is one of them, one that
+  lost changed nothing. Merged on EncounterID; surrogate keys never change, so
+  a build after a late batch equals a full rebuild.
 -#}
 
 with
-
-{% if is_incremental() %}
-    changed_encounters as (
-
-        select distinct encounter_id
-        from {{ ref('stg_landing__encounters') }}
-        where _load_id > (
-            select coalesce(max(LoadID), 0) - {{ var('incremental_lookback_loads') }}
-            from {{ this }}
-        )
-
-    ),
-{% endif %}
-
-versions as (
-
-    select
-        encounter_id,
-        patient_id,
-        provider_id,
-        hospital_id,
-        diagnosis_code_key,
-        encounter_date,
-        billing_amount,
-        encounter_duration,
-        _load_id,
-        row_number() over (
-            partition by encounter_id
-            order by {{ latest_first() }}
-        ) as version_rank
-    from {{ ref('stg_landing__encounters') }}
-    {% if is_incremental() %}
-        where encounter_id in (select encounter_id from changed_encounters)
-    {% endif %}
-
-),
 
 encounters as (
 
@@ -66,8 +32,13 @@ encounters as (
         billing_amount,
         encounter_duration,
         _load_id
-    from versions
-    where version_rank = 1
+    from {{ ref('int_encounters_deduplicated') }}
+    {% if is_incremental() %}
+        where _load_id > (
+            select coalesce(max(LoadID), 0) - {{ var('incremental_lookback_loads') }}
+            from {{ this }}
+        )
+    {% endif %}
 
 ),
 
