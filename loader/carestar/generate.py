@@ -300,8 +300,14 @@ def generate(
     bad_share: float = 0.0,
     late_out: Path | None = None,
     rows_per_file: int = 250_000,
+    late_scale: float = 1.0,
 ) -> dict[str, int]:
-    """Write a landing tree under `out` (and the later batch under `late_out`). Returns rows per entity."""
+    """Write a landing tree under `out` (and the later batch under `late_out`). Returns rows per entity.
+
+    The late batch holds 1% new encounters for old dates, corrections of 2% and settlements of
+    half the open claims, each times `late_scale` (1/3 makes it 1% of batch one's encounters).
+    Batch one does not depend on `late_scale`.
+    """
     pa.set_memory_pool(pa.system_memory_pool())  # give freed batches back instead of pooling them
     sizes = Sizes.for_encounters(encounters)
     seeds = np.random.SeedSequence(seed).spawn(8)
@@ -521,12 +527,12 @@ def generate(
             "updated_at": np.full(m, BATCH1_UPDATED, dtype=object),
         }
         if w2:
-            fix = r.random(n) < 0.02  # corrections: re-billed encounters
+            fix = r.random(n) < 0.02 * late_scale  # corrections: re-billed encounters
             corrected = {k: v[fix].copy() for k, v in enc.items()}
             corrected["billing_amount"] = _fmt_money(amount[fix] * 1.1).astype(object)
             corrected["updated_at"] = np.full(int(fix.sum()), BATCH2_UPDATED, dtype=object)
             w2["encounters"].add(_table(corrected))
-            settle = open_claim & (rc.random(m) < 0.5)  # open claims adjudicated later
+            settle = open_claim & (rc.random(m) < 0.5 * late_scale)  # open claims adjudicated later
             settled = {k: v[settle].copy() for k, v in clm.items()}
             settled["claim_status"] = np.full(int(settle.sum()), "denied", dtype=object)
             settled["adjudicated_date"] = _fmt_dates(np.minimum(adjudicated[settle], as_of_day)).astype(object)
@@ -541,7 +547,7 @@ def generate(
         w1["claims"].add(_table(clm))
 
     if w2:  # late-arriving encounters for old dates (2023-2024)
-        late_n = max(10, encounters // 100)
+        late_n = max(10, round(encounters / 100 * late_scale))
         rl = rng["late"]
         days = rl.integers(0, 700, late_n)
         prov_i = rl.integers(0, sizes.providers, late_n)
