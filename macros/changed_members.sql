@@ -1,8 +1,9 @@
 {#-
   The members an incremental dimension build must (re)write: keys the registry
-  gave since the last build (keys only grow), and members whose own rows were
+  gave since the last build (keys only grow), members whose own rows were
   loaded since then (load ids above the dimension's highest LoadID, less var
-  incremental_lookback_loads). Use inside `{% if is_incremental() %}`.
+  incremental_lookback_loads), and members built from a file version since
+  superseded. Use inside `{% if is_incremental() %}`.
 -#}
 {% macro changed_members(id_column, key_column, entity_relation, dimension_key, entity_id_column=none) %}
     (
@@ -14,6 +15,11 @@
                 select coalesce(max(LoadID), 0) - {{ var('incremental_lookback_loads') }}
                 from {{ this }}
             )
+        )
+        or {{ key_column }} in (
+            select {{ dimension_key }}
+            from {{ this }}
+            where LoadID in {{ superseded_loads() }}
         )
     )
 {% endmacro %}

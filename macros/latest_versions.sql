@@ -11,11 +11,15 @@
   keys on the ordering columns alone, and a key is written only when one of
   its new rows wins. A late row that loses changes nothing; a row re-read
   inside the lookback meets itself (same load and line) and is written again
-  unchanged.
+  unchanged. A key whose built row came from a file version since superseded
+  (its row has left raw) has all its raw versions compete again, without it.
 -#}
 {% macro latest_versions(relation, key, columns) %}
 {%- set carried = columns + ['updated_at', '_load_id', '_source_file', '_source_line', '_loaded_at'] -%}
 {%- set ordering = [key, 'updated_at', '_load_id', '_source_line'] -%}
+{%- set watermark -%}
+    (select coalesce(max(_load_id), 0) - {{ var('incremental_lookback_loads') }} from {{ this }})
+{%- endset -%}
 with
 
 {% if is_incremental() %}
@@ -24,21 +28,43 @@ with
         select
             {{ carried | join(',\n            ') }}
         from {{ relation }}
-        where _load_id > (
-            select coalesce(max(_load_id), 0) - {{ var('incremental_lookback_loads') }}
-            from {{ this }}
-        )
+        where _load_id > {{ watermark }}
+
+    ),
+
+    resurfaced as (
+
+        select {{ key }}
+        from {{ this }}
+        where _load_id in {{ superseded_loads() }}
+
+    ),
+
+    challengers as (
+
+        select
+            {{ carried | join(',\n            ') }}
+        from loaded_since
+        union all
+        select
+            {{ carried | join(',\n            ') }}
+        from {{ relation }}
+        where
+            {{ key }} in (select {{ key }} from resurfaced)
+            and _load_id <= {{ watermark }}
 
     ),
 
     contenders as (
 
         select {{ ordering | join(', ') }}
-        from loaded_since
+        from challengers
         union all
         select {{ ordering | join(', ') }}
         from {{ this }}
-        where {{ key }} in (select {{ key }} from loaded_since)
+        where
+            {{ key }} in (select {{ key }} from challengers)
+            and _load_id not in {{ superseded_loads() }}
 
     ),
 
@@ -60,14 +86,14 @@ with
 
         select
             {%- for column in carried %}
-            loaded_since.{{ column }}{{ ',' if not loop.last }}
+            challengers.{{ column }}{{ ',' if not loop.last }}
             {%- endfor %}
-        from loaded_since
+        from challengers
         inner join ranked
             on
-                loaded_since.{{ key }} = ranked.{{ key }}
-                and loaded_since._load_id = ranked._load_id
-                and loaded_since._source_line = ranked._source_line
+                challengers.{{ key }} = ranked.{{ key }}
+                and challengers._load_id = ranked._load_id
+                and challengers._source_line = ranked._source_line
         where ranked.version_rank = 1
 
     )

@@ -14,9 +14,14 @@
   reads only the encounters whose winning version was loaded since the last
   build (load ids above the highest LoadID already here, less var
   incremental_lookback_loads): a late row that won is one of them, one that
-  lost changed nothing. Merged on EncounterID; surrogate keys never change, so
-  a build after a late batch equals a full rebuild.
+  lost changed nothing. Encounters built from a file version since superseded
+  are read again too. Merged on EncounterID; surrogate keys never change, so a
+  build after a late batch equals a full rebuild.
 -#}
+
+{%- set watermark -%}
+    (select coalesce(max(LoadID), 0) - {{ var('incremental_lookback_loads') }} from {{ this }})
+{%- endset %}
 
 with
 
@@ -34,10 +39,26 @@ encounters as (
         _load_id
     from {{ ref('int_encounters_deduplicated') }}
     {% if is_incremental() %}
-        where _load_id > (
-            select coalesce(max(LoadID), 0) - {{ var('incremental_lookback_loads') }}
-            from {{ this }}
-        )
+        where _load_id > {{ watermark }}
+        union all
+        select
+            encounter_id,
+            patient_id,
+            provider_id,
+            hospital_id,
+            diagnosis_code_key,
+            encounter_date,
+            billing_amount,
+            encounter_duration,
+            _load_id
+        from {{ ref('int_encounters_deduplicated') }}
+        where
+            _load_id <= {{ watermark }}
+            and encounter_id in (
+                select SourceEncounterID
+                from {{ this }}
+                where LoadID in {{ superseded_loads() }}
+            )
     {% endif %}
 
 ),
