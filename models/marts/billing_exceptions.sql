@@ -83,8 +83,10 @@ claim_order as (
 
 ),
 
-claims_with_encounter as (
+encounter_claims as (
 
+    -- one join answers BE03, BE04 and BE05: claims with and without their encounter,
+    -- and encounters without a claim
     select
         claims.claim_id,
         claims.encounter_id,
@@ -92,10 +94,12 @@ claims_with_encounter as (
         claims.submitted_date,
         claims.billed_amount,
         encounters.encounter_id as matched_encounter_id,
+        encounters.provider_id as encounter_provider_id,
+        encounters.encounter_date,
         encounters.billing_amount as encounter_billing_amount
-    from claims
-    left join encounters
-        on claims.encounter_id = encounters.encounter_id
+    from encounters
+    full outer join claims
+        on encounters.encounter_id = claims.encounter_id
 
 ),
 
@@ -141,9 +145,10 @@ amount_mismatch as (
         provider_id,
         submitted_date as record_date,
         billed_amount as amount
-    from claims_with_encounter
+    from encounter_claims
     where
-        matched_encounter_id is not null
+        claim_id is not null
+        and matched_encounter_id is not null
         and abs(billed_amount - coalesce(encounter_billing_amount, 0)) > {{ var('claim_amount_tolerance') }}
 
 ),
@@ -158,8 +163,8 @@ claim_without_encounter as (
         provider_id,
         submitted_date as record_date,
         billed_amount as amount
-    from claims_with_encounter
-    where matched_encounter_id is null
+    from encounter_claims
+    where claim_id is not null and matched_encounter_id is null
 
 ),
 
@@ -168,18 +173,16 @@ encounter_without_claim as (
     select
         'BE05' as rule_code,
         'encounter' as record_type,
-        encounters.encounter_id as record_id,
-        encounters.encounter_id,
-        encounters.provider_id,
-        encounters.encounter_date as record_date,
-        encounters.billing_amount as amount
-    from encounters
+        encounter_claims.matched_encounter_id as record_id,
+        encounter_claims.matched_encounter_id as encounter_id,
+        encounter_claims.encounter_provider_id as provider_id,
+        encounter_claims.encounter_date as record_date,
+        encounter_claims.encounter_billing_amount as amount
+    from encounter_claims
     cross join as_of
-    left join claim_counts
-        on encounters.encounter_id = claim_counts.encounter_id
     where
-        claim_counts.encounter_id is null
-        and encounters.encounter_date
+        encounter_claims.claim_id is null
+        and encounter_claims.encounter_date
         <= {{ dbt.dateadd('day', -1 * var('unclaimed_after_days'), 'as_of.as_of_date') }}
 
 ),
