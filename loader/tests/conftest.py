@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -8,8 +9,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
-from carestar.generate import generate
+from carestar.generate import SAMPLE_AS_OF, generate
 from carestar.land import DuckDBTarget
 from carestar.pipeline import load
 
@@ -73,6 +75,19 @@ def sample_tree(tmp_path_factory) -> tuple[Path, Path]:
     return base / "batch1", base / "batch2"
 
 
+def _with_sample_today(args: tuple[str, ...]) -> list[str]:
+    """dbt args with var as_of_date set to the sample's today (unless a test sets it), so the marts
+    that depend on the run date (ProviderMissedAppointments, BE05) give the same rows on any day."""
+    out = list(args)
+    if "--vars" not in out:
+        out += ["--vars", "{}"]
+    at = out.index("--vars") + 1
+    values = yaml.safe_load(out[at]) or {}
+    values.setdefault("as_of_date", SAMPLE_AS_OF.isoformat())
+    out[at] = json.dumps(values)
+    return out
+
+
 def dbt(*args: str, db: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run dbt on this project; `db` is the DuckDB file (or, for other targets, a folder for dbt's output)."""
     env = {**os.environ, "DBT_PROFILES_DIR": str(REPO / "profiles"), "CARESTAR_DUCKDB_PATH": str(db), **(env or {})}
@@ -80,7 +95,7 @@ def dbt(*args: str, db: Path, check: bool = True, env: dict | None = None) -> su
     proc = subprocess.run(
         [
             exe,
-            *args,
+            *_with_sample_today(args),
             "--project-dir",
             str(REPO),
             "--target-path",
