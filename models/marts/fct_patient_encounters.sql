@@ -19,6 +19,10 @@
   build after a late batch equals a full rebuild.
 -#}
 
+{%- set encounter_columns = [
+    'encounter_id', 'patient_id', 'provider_id', 'hospital_id', 'diagnosis_code_key',
+    'encounter_date', 'billing_amount', 'encounter_duration', '_load_id',
+] -%}
 {%- set watermark -%}
     (select coalesce(max(LoadID), 0) - {{ var('incremental_lookback_loads') }} from {{ this }})
 {%- endset %}
@@ -28,29 +32,13 @@ with
 encounters as (
 
     select
-        encounter_id,
-        patient_id,
-        provider_id,
-        hospital_id,
-        diagnosis_code_key,
-        encounter_date,
-        billing_amount,
-        encounter_duration,
-        _load_id
+        {{ encounter_columns | join(',\n        ') }}
     from {{ ref('int_encounters_deduplicated') }}
     {% if is_incremental() %}
         where _load_id > {{ watermark }}
         union all
         select
-            encounter_id,
-            patient_id,
-            provider_id,
-            hospital_id,
-            diagnosis_code_key,
-            encounter_date,
-            billing_amount,
-            encounter_duration,
-            _load_id
+            {{ encounter_columns | join(',\n            ') }}
         from {{ ref('int_encounters_deduplicated') }}
         where
             _load_id <= {{ watermark }}
