@@ -1,9 +1,10 @@
 """Discover stage: list a landing root (local folder or s3://bucket/prefix).
 
-A file's version is its (uri, etag, size): S3's ETag, or the MD5 of a local
-file's content. Discovery lists everything and the ledger decides what is
-new; there is no time cursor (an S3 object's LastModified is when its upload
-started, so a cursor skips slow multipart uploads).
+A file's version is its (uri, etag, size): S3's ETag, or `sha256:` and the
+SHA-256 of a local file's content (hashed in parallel, one file per core).
+Discovery lists everything and the ledger decides what is new; there is no
+time cursor (an S3 object's LastModified is when its upload started, so a
+cursor skips slow multipart uploads).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -89,18 +91,21 @@ def discover(root: str) -> Discovery:
     return _discover_local(Path(root))
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _content_tag(path: Path) -> str:
+    """A local file's version tag: SHA-256 (CPUs hash it in hardware, 2-3x MD5's speed)."""
+    digest = hashlib.sha256()
+    buffer = bytearray(1 << 22)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as fh:
+        while n := fh.readinto(buffer):
+            digest.update(view[:n])  # hashlib releases the GIL: files hash in parallel
+    return "sha256:" + digest.hexdigest()
 
 
 def _discover_local(root: Path) -> Discovery:
     if not root.is_dir():
         raise FileNotFoundError(f"landing root is not a folder: {root}")
-    files: list[SourceFile] = []
+    found: list[tuple[Path, str]] = []
     ignored: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -113,16 +118,20 @@ def _discover_local(root: Path) -> Discovery:
             if entity is None:
                 ignored.append(relative)
                 continue
-            files.append(
-                SourceFile(
-                    uri="file://" + path.resolve().as_posix(),
-                    entity=entity,
-                    etag=_md5(path),
-                    size=path.stat().st_size,
-                    open=lambda p=path: p.open("rb"),
-                    modified=datetime.fromtimestamp(path.stat().st_mtime, UTC),
-                )
-            )
+            found.append((path, entity))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        tags = list(pool.map(_content_tag, [path for path, _ in found]))
+    files = [
+        SourceFile(
+            uri="file://" + path.resolve().as_posix(),
+            entity=entity,
+            etag=tag,
+            size=path.stat().st_size,
+            open=lambda p=path: p.open("rb"),
+            modified=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+        )
+        for (path, entity), tag in zip(found, tags, strict=True)
+    ]
     files.sort(key=lambda f: f.uri)
     return Discovery(files, ignored)
 

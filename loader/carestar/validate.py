@@ -8,6 +8,8 @@ others become rejected-row records (line, column, rule), never their values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -52,13 +54,17 @@ def _ident(name: str) -> str:
 
 
 def _value(col: Column, present: set[str]) -> str:
-    """The column's text with "no value" as NULL."""
+    """The column's text with "no value" as NULL.
+
+    Surrounding spaces are trimmed (except for free text); `trim` copies every
+    string it returns, so it runs only on values that start or end with a space.
+    """
     if col.name not in present:
         return "cast(null as varchar)"
     src = _ident(col.name)
     if col.kind is Kind.TEXT:
         return f"nullif({src}, '')"
-    return f"nullif(trim({src}), '')"
+    return f"nullif(case when {src} like ' %' or {src} like '% ' then trim({src}) else {src} end, '')"
 
 
 def _date_in_range(col: Column, typed: str) -> str | None:
@@ -73,99 +79,114 @@ def _date_in_range(col: Column, typed: str) -> str | None:
     return " or ".join(parts)
 
 
-def column_sql(col: Column, present: set[str]) -> tuple[str, list[tuple[str, Rule]]]:
-    """(typed expression, [(condition that breaks a rule, rule)]) for one column.
+@dataclass(frozen=True)
+class ColumnSql:
+    """How one column is typed and checked.
 
-    Conditions are evaluated only where the value is present; the required
-    check is added separately.
+    `typed` is written over v_<name> (the text, NULL when absent); `pattern`, when
+    set, is the regular expression the text must match in full, evaluated once per
+    row as m_<name>. `checks` are (condition that breaks a rule, rule), written over
+    v_<name>, m_<name> and t_<name> (the typed value); they are evaluated only where
+    the value is present. The required check is added separately.
     """
-    v = f"v_{col.name}"
-    checks: list[tuple[str, Rule]] = []
+
+    typed: str
+    pattern: str | None
+    checks: list[tuple[str, Rule]]
+
+
+def column_sql(col: Column) -> ColumnSql:
+    v, m, t = f"v_{col.name}", f"m_{col.name}", f"t_{col.name}"
     if col.kind is Kind.ID:
-        typed = v
-        checks.append((f"length({v}) > {ID_MAX_LENGTH}", Rule.ID_TOO_LONG))
-    elif col.kind is Kind.TEXT:
-        typed = v
-        checks.append((f"length({v}) > {col.width}", Rule.TEXT_TOO_LONG))
+        return ColumnSql(v, None, [(f"length({v}) > {ID_MAX_LENGTH}", Rule.ID_TOO_LONG)])
+    if col.kind is Kind.TEXT:
+        too_long = (f"length({v}) > {col.width}", Rule.TEXT_TOO_LONG)
         if col.code_set:
-            typed = f"upper(trim({v}))"
-            checks.append((f"upper(trim({v})) not in ({_in_list(CODE_SETS[col.code_set])})", Rule.CODE_INVALID))
-    elif col.kind is Kind.DATE:
-        typed = f"try_cast(substr({v}, 1, 10) as date)"
-        checks.append((f"not regexp_full_match({v}, {_lit(_ISO)}) or {typed} is null", Rule.DATE_INVALID))
-        out = _date_in_range(col, typed)
+            listed = (f"{t} not in ({_in_list(CODE_SETS[col.code_set])})", Rule.CODE_INVALID)
+            return ColumnSql(f"upper(trim({v}))", None, [too_long, listed])
+        return ColumnSql(v, None, [too_long])
+    if col.kind is Kind.DATE:
+        checks = [(f"not {m} or {t} is null", Rule.DATE_INVALID)]
+        out = _date_in_range(col, t)
         if out:
             checks.append((f"coalesce({out}, false)", Rule.DATE_OUT_OF_RANGE))
-    elif col.kind is Kind.TIMESTAMP:
-        tz = f"try_cast(replace({v}, ',', '.') as timestamptz)"
-        typed = f"cast(timezone('UTC', {tz}) as timestamp)"
-        checks.append((f"not regexp_full_match({v}, {_lit(_ISO)}) or {tz} is null", Rule.TIMESTAMP_INVALID))
-    elif col.kind is Kind.MONEY:
-        typed = f"try_cast({v} as decimal(10, 2))"
-        checks.append((f"not regexp_full_match({v}, {_lit(_MONEY)})", Rule.MONEY_INVALID))
-        checks.append(
-            (
-                f"regexp_full_match({v}, {_lit(_MONEY)}) and coalesce(abs(try_cast({v} as decimal(38, 2)))"
-                f" > {MONEY_MAX_ABS}, true)",
-                Rule.MONEY_OUT_OF_RANGE,
-            )
+        return ColumnSql(f"try_cast(substr({v}, 1, 10) as date)", _ISO, checks)
+    if col.kind is Kind.TIMESTAMP:
+        typed = f"cast(timezone('UTC', try_cast(replace({v}, ',', '.') as timestamptz)) as timestamp)"
+        return ColumnSql(typed, _ISO, [(f"not {m} or {t} is null", Rule.TIMESTAMP_INVALID)])
+    if col.kind is Kind.MONEY:
+        too_big = f"{m} and coalesce(abs(try_cast({v} as decimal(38, 2))) > {MONEY_MAX_ABS}, true)"
+        return ColumnSql(
+            f"try_cast({v} as decimal(10, 2))",
+            _MONEY,
+            [(f"not {m}", Rule.MONEY_INVALID), (too_big, Rule.MONEY_OUT_OF_RANGE)],
         )
-    elif col.kind is Kind.INT:
+    if col.kind is Kind.INT:
         low, high = col.int_range or (-(2**31), 2**31 - 1)
-        typed = f"try_cast({v} as integer)"
-        checks.append((f"not regexp_full_match({v}, {_lit(_INT)})", Rule.INT_INVALID))
-        checks.append(
-            (
-                f"regexp_full_match({v}, {_lit(_INT)}) and coalesce(try_cast({v} as hugeint)"
-                f" not between {low} and {high}, true)",
-                Rule.INT_OUT_OF_RANGE,
-            )
+        outside = f"{m} and coalesce(try_cast({v} as hugeint) not between {low} and {high}, true)"
+        return ColumnSql(
+            f"try_cast({v} as integer)",
+            _INT,
+            [(f"not {m}", Rule.INT_INVALID), (outside, Rule.INT_OUT_OF_RANGE)],
         )
-    elif col.kind is Kind.BOOL:
+    if col.kind is Kind.BOOL:
         typed = (
             f"case when lower({v}) in ({_in_list(BOOL_TRUE)}) then true"
             f" when lower({v}) in ({_in_list(BOOL_FALSE)}) then false end"
         )
-        checks.append((f"lower({v}) not in ({_in_list(BOOL_TRUE + BOOL_FALSE)})", Rule.BOOL_INVALID))
         if col.default is not None:
             typed = f"coalesce({typed}, {col.default})"
-    elif col.kind is Kind.ENUM:
+        return ColumnSql(typed, None, [(f"lower({v}) not in ({_in_list(BOOL_TRUE + BOOL_FALSE)})", Rule.BOOL_INVALID)])
+    if col.kind is Kind.ENUM:
         cases = " ".join(f"when {_lit(k)} then {_lit(val)}" for k, val in col.values.items())
-        typed = f"case lower({v}) {cases} end"
-        checks.append((f"lower({v}) not in ({_in_list(col.values)})", Rule.ENUM_INVALID))
-    else:  # pragma: no cover - every kind is handled above
-        raise ValueError(col.kind)
-    return typed, checks
+        return ColumnSql(
+            f"case lower({v}) {cases} end", None, [(f"lower({v}) not in ({_in_list(col.values)})", Rule.ENUM_INVALID)]
+        )
+    raise ValueError(col.kind)  # pragma: no cover - every kind is handled above
 
 
 def validation_sql(entity: Entity, source: str, present: set[str]) -> str:
-    """SELECT over `source` giving typed columns, `_line` and `_errors` (list of 'column:rule')."""
-    values = ",\n        ".join(f"{_value(c, present)} as v_{c.name}" for c in entity.columns)
-    typed_cols: list[str] = []
-    error_items: list[str] = []
+    """SELECT over `source` giving typed columns, `_line` and `_errors` (list of 'column:rule').
+
+    Three steps, each a subquery: the texts (v_), then each pattern matched once
+    (m_) and each typed value (t_), then the broken rules. The list of broken
+    rules is built only for rows that break one: most rows break none.
+    """
+    specs = {c.name: column_sql(c) for c in entity.columns}
+    texts = [f"{_value(c, present)} as v_{c.name}" for c in entity.columns]
+    derived = [f"v_{c.name}" for c in entity.columns]
+    derived += [f"regexp_full_match(v_{n}, {_lit(s.pattern)}) as m_{n}" for n, s in specs.items() if s.pattern]
+    derived += [f"{s.typed} as t_{n}" for n, s in specs.items()]
+    broken: list[tuple[str, str]] = []  # (condition, 'column:rule')
     for col in entity.columns:
-        typed, checks = column_sql(col, present)
-        typed_cols.append(f"{typed} as {_ident(col.name)}")
         v = f"v_{col.name}"
         if col.required:
-            error_items.append(f"case when {v} is null then {_lit(col.name + ':' + Rule.REQUIRED_MISSING.value)} end")
-        for cond, rule in checks:
-            error_items.append(f"case when {v} is not null and ({cond}) then {_lit(col.name + ':' + rule.value)} end")
+            broken.append((f"{v} is null", f"{col.name}:{Rule.REQUIRED_MISSING.value}"))
+        for cond, rule in specs[col.name].checks:
+            broken.append((f"{v} is not null and ({cond})", f"{col.name}:{rule.value}"))
     if entity.date_order:
         later, earlier = entity.date_order
-        later_t, _ = column_sql(entity.column(later), present)
-        earlier_t, _ = column_sql(entity.column(earlier), present)
-        error_items.append(f"case when {later_t} < {earlier_t} then {_lit(later + ':' + Rule.DATE_ORDER.value)} end")
+        broken.append((f"t_{later} < t_{earlier}", f"{later}:{Rule.DATE_ORDER.value}"))
+    typed_cols = ", ".join(f"t_{c.name} as {_ident(c.name)}" for c in entity.columns)
+    items = ", ".join(f"case when {cond} then {_lit(code)} end" for cond, code in broken)
+    any_broken = " or ".join(f"({cond})" for cond, _ in broken)
+    sep = ",\n        "
     return f"""
 select
-    {", ".join(typed_cols)},
+    {typed_cols},
     _line,
-    list_filter([{", ".join(error_items)}], lambda x: x is not null) as _errors
+    case when {any_broken} then list_filter([{items}], lambda x: x is not null)
+        else cast([] as varchar[]) end as _errors
 from (
     select
-        {values},
+        {sep.join(derived)},
         _line
-    from {source}
+    from (
+        select
+            {sep.join(texts)},
+            _line
+        from {source}
+    ) as texts
 ) as v"""
 
 
