@@ -21,7 +21,7 @@ import re
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from carestar import TARGETS
-from carestar.contract import Entity
-from carestar.ledger import LEDGER_COLUMNS, RUN_COLUMNS, SCHEMA, FileResult, schema_ddl
+from carestar.contract import ENTITIES, Entity
+from carestar.ledger import LEDGER_COLUMNS, LEGACY_LINEAGE_COLUMNS, RUN_COLUMNS, SCHEMA, FileResult, schema_ddl
 from carestar.read import RowReject
 from carestar.validate import rejects_sql, valid_count, valid_rows_sql, validate_batch, validated_arrow
 
@@ -64,6 +64,21 @@ def _checked_size(text: str) -> str:
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", text.strip(), re.IGNORECASE):
         raise TargetConfigError(f"CARESTAR_DUCKDB_MEMORY_LIMIT must be a size like 256MB or 2GB, not {text!r}")
     return text.strip()
+
+
+def reject_records(entity: Entity, load_id: int, uri: str, lines, column_names, rule_codes) -> pa.Table:
+    """Rejected-row records (REJECT_COLUMNS) of one file: its lines, columns and rule codes."""
+    n = len(lines)
+    return pa.table(
+        {
+            "load_id": pa.array([load_id] * n, pa.int64()),
+            "entity": pa.array([entity.name] * n, pa.string()),
+            "source_uri": pa.array([uri] * n, pa.string()),
+            "line": lines,
+            "column_name": column_names,
+            "rule_code": rule_codes,
+        }
+    )
 
 
 class Target(ABC):
@@ -119,8 +134,8 @@ class Target(ABC):
 
     # -- bulk writes inside a file's transaction -------------------------
     @abstractmethod
-    def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
-        """Land the valid rows of the batch just validated."""
+    def land_valid(self, entity: Entity, load_id: int) -> None:
+        """Land the valid rows of the batch just validated (their lineage: load id and line)."""
 
     @abstractmethod
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
@@ -134,7 +149,7 @@ class Target(ABC):
         """Before a file's first batch (targets that stage rows outside the transaction)."""
         return None
 
-    def finish_batches(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
+    def finish_batches(self, entity: Entity, load_id: int, uri: str) -> None:
         """After a file's last batch, inside its transaction: move staged rows into the raw tables."""
         return None
 
@@ -142,7 +157,25 @@ class Target(ABC):
     def ensure_schema(self) -> None:
         for statement in schema_ddl():
             self.execute(statement)
+        self.relax_legacy_lineage()
         self.commit()
+
+    def relax_legacy_lineage(self) -> None:
+        """Allow NULL in lineage columns an older carestar wrote on every row (the ledger has them now)."""
+        entities = ", ".join(f"'{e}'" for e in ENTITIES)
+        columns = ", ".join(f"'{c}'" for c in LEGACY_LINEAGE_COLUMNS)
+        found = self.fetchall(
+            "select table_name, column_name from information_schema.columns"
+            f" where table_schema = '{SCHEMA}' and table_name in ({entities}) and column_name in ({columns})"
+            " and is_nullable = 'NO'"
+        )
+        for table, column in found:
+            self.execute(self.drop_not_null_sql(str(table), str(column)))
+
+    def drop_not_null_sql(self, table: str, column: str) -> str:
+        if table not in ENTITIES or column not in LEGACY_LINEAGE_COLUMNS:  # names from the catalog: checked
+            raise ValueError(f"not a legacy lineage column: {table}.{column}")
+        return f"alter table {self.raw}.{table} alter column {column} drop not null"
 
     def versions(self) -> tuple[set[tuple[str, str, int]], dict[str, int]]:
         """(file versions already handled, landed load id per uri).
@@ -164,17 +197,14 @@ class Target(ABC):
     def land_row_rejects(self, entity: Entity, load_id: int, uri: str, rejects: list[RowReject]) -> None:
         if not rejects:
             return
-        n = len(rejects)
         self._insert_row_rejects(
-            pa.table(
-                {
-                    "load_id": pa.array([load_id] * n, pa.int64()),
-                    "entity": pa.array([entity.name] * n, pa.string()),
-                    "source_uri": pa.array([uri] * n, pa.string()),
-                    "line": pa.array([r.line for r in rejects], pa.int64()),
-                    "column_name": pa.array([r.column for r in rejects], pa.string()),
-                    "rule_code": pa.array([r.rule.value for r in rejects], pa.string()),
-                }
+            reject_records(
+                entity,
+                load_id,
+                uri,
+                pa.array([r.line for r in rejects], pa.int64()),
+                pa.array([r.column for r in rejects], pa.string()),
+                pa.array([r.rule.value for r in rejects], pa.string()),
             )
         )
 
@@ -332,13 +362,13 @@ class DuckDBTarget(Target):
     # nothing is registered or replaced inside the transaction, so nothing is pinned).
     validates_concurrently = True
 
-    def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
+    def land_valid(self, entity: Entity, load_id: int) -> None:
         cols = ", ".join(entity.column_names)
         _carestar_validated = self._validated
         self.con.execute(
-            f"insert into {self.raw}.{entity.name} ({cols}, _load_id, _source_file, _source_line, _loaded_at)"
-            f" select {cols}, ?, ?, _line, ? from ({valid_rows_sql(entity, '_carestar_validated')}) as v",
-            [load_id, uri, loaded_at],
+            f"insert into {self.raw}.{entity.name} ({cols}, _load_id, _source_line)"
+            f" select {cols}, ?, _line from ({valid_rows_sql(entity, '_carestar_validated')}) as v",
+            [load_id],
         ).fetchall()
 
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
@@ -429,8 +459,31 @@ class RemoteTarget(Target):
         return int(self._duck.execute("select count(*) from _carestar_out").fetchall()[0][0])
 
 
+@dataclass
+class CopyReady:
+    """One batch made ready for COPY in the reader's thread: valid rows as CSV, broken rules as Arrow."""
+
+    valid_rows: int
+    valid_csv: pa.Buffer | None
+    rejects: pa.Table  # line, column_name, rule_code
+
+
+def _csv(rows: pa.Table) -> pa.Buffer | None:
+    """Rows as headerless CSV; strings always quoted, so "" stays empty text and an empty field is NULL."""
+    if not rows.num_rows:
+        return None
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(rows, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return sink.getvalue()
+
+
 class PostgresTarget(RemoteTarget):
-    """PostgreSQL through the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE."""
+    """PostgreSQL through the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
+
+    The reader's thread validates each batch in an in-memory DuckDB and writes its
+    valid rows as CSV (pyarrow's writer); the main thread only streams that CSV into
+    `COPY ... FROM STDIN`, so the server parses one batch while the next is prepared.
+    """
 
     name = "postgres"
     marker = "%s"
@@ -443,6 +496,8 @@ class PostgresTarget(RemoteTarget):
         self.unique_violation = psycopg.errors.UniqueViolation
         self._val = self._duck.cursor()  # validation, in the reader's thread
         self._val.execute("set timezone = 'UTC'")
+        self._file_load_id: int | None = None
+        self._ready: CopyReady | None = None
 
     @property
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
@@ -462,6 +517,15 @@ class PostgresTarget(RemoteTarget):
             f"create unique index if not exists load_ledger_one_version on {self.raw}.load_ledger"
             " (source_uri, etag, size_bytes) where state in ('claimed', 'landed', 'rejected')"
         )
+        # Load ids grow with the table, so a block-range index finds one load's rows (the count
+        # check after each file, a superseded file's delete, dbt's incremental reads) for almost
+        # nothing on insert.
+        for entity in ENTITIES:
+            self.execute(
+                f"create index if not exists {entity}_load_id on {self.raw}.{entity} using brin (_load_id)"
+                " with (autosummarize = on)"
+            )
+        self.relax_legacy_lineage()
         self.commit()
 
     def release_stale_claims(self, lease_minutes: int = 120) -> None:
@@ -473,41 +537,55 @@ class PostgresTarget(RemoteTarget):
         )
         self.commit()
 
-    # -- bulk: validated Arrow -> CSV in memory (pyarrow's writer) -> COPY FROM STDIN ----------
-    def _copy_arrow(self, table: str, columns: str, rows: pa.Table) -> None:
-        if not rows.num_rows:
-            return
-        sink = pa.BufferOutputStream()
-        # strings are always quoted, so "" stays an empty string and an unquoted empty field is NULL
-        pacsv.write_csv(rows, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-        with self.conn.cursor() as cur, cur.copy(f"copy {table} ({columns}) from stdin (format csv)") as copy:
-            copy.write(memoryview(sink.getvalue()))
+    def start_file(self, entity: Entity, load_id: int) -> None:
+        self._file_load_id = load_id  # written into each row by the reader's thread
 
-    def _arrow(self, select_sql: str, params: list) -> pa.Table:
-        """`select_sql` over the validated batch (_carestar_validated), as Arrow, in the main DuckDB."""
-        _carestar_validated = self._validated
-        return self._duck.sql(select_sql, params=params).to_arrow_table()
-
-    def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
+    def validate_detached(self, entity: Entity, table: pa.Table) -> CopyReady:  # type: ignore[override]
+        validated = validated_arrow(self._val, entity, table)
+        _carestar_validated = validated  # found by DuckDB through its name (a replacement scan)
         cols = ", ".join(entity.column_names)
-        rows = self._arrow(
-            f"select {cols}, cast(? as bigint), cast(? as varchar), _line, cast(? as timestamp)"
-            f" from ({valid_rows_sql(entity, '_carestar_validated')}) as v",
-            [load_id, uri, loaded_at],
-        )
-        self._copy_arrow(f"{self.raw}.{entity.name}", f"{cols}, _load_id, _source_file, _source_line, _loaded_at", rows)
+        valid = self._val.sql(
+            f"select {cols}, cast(? as bigint), _line from ({valid_rows_sql(entity, '_carestar_validated')}) as v",
+            params=[self._file_load_id],
+        ).to_arrow_table()
+        rejects = self._val.sql(
+            f"select line, column_name, rule_code from ({rejects_sql('_carestar_validated')}) as r"
+        ).to_arrow_table()
+        return CopyReady(valid.num_rows, _csv(valid), rejects)
+
+    def validate(self, entity: Entity, table: pa.Table, detached: CopyReady | None = None) -> int:  # type: ignore[override]
+        self._ready = detached if detached is not None else self.validate_detached(entity, table)
+        return self._ready.valid_rows
+
+    def _copy(self, table: str, columns: str, data: pa.Buffer | None) -> None:
+        if data is None:
+            return
+        with self.conn.cursor() as cur, cur.copy(f"copy {table} ({columns}) from stdin (format csv)") as copy:
+            copy.write(memoryview(data))
+
+    def land_valid(self, entity: Entity, load_id: int) -> None:
+        assert self._ready is not None
+        cols = ", ".join(entity.column_names)
+        self._copy(f"{self.raw}.{entity.name}", f"{cols}, _load_id, _source_line", self._ready.valid_csv)
 
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
-        rows = self._arrow(
-            "select cast(? as bigint), cast(? as varchar), cast(? as varchar), line, column_name, rule_code"
-            f" from ({rejects_sql('_carestar_validated')}) as r",
-            [load_id, entity.name, uri],
-        )
-        self._copy_arrow(f"{self.raw}.rejected_rows", REJECT_COLUMNS, rows)
-        self._validated = None
+        assert self._ready is not None
+        rejects = self._ready.rejects
+        self._ready = None
+        if rejects.num_rows:
+            self._insert_row_rejects(
+                reject_records(
+                    entity,
+                    load_id,
+                    uri,
+                    rejects.column("line"),
+                    rejects.column("column_name"),
+                    rejects.column("rule_code"),
+                )
+            )
 
     def _insert_row_rejects(self, table: pa.Table) -> None:
-        self._copy_arrow(f"{self.raw}.rejected_rows", REJECT_COLUMNS, table)
+        self._copy(f"{self.raw}.rejected_rows", REJECT_COLUMNS, _csv(table))
 
 
 def open_target(name: str) -> Target:

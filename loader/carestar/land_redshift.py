@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime
 
 import pyarrow as pa
 
@@ -163,14 +162,13 @@ class RedshiftTarget(RemoteTarget):
         self._parts.setdefault(table, []).append((key, spool.stat().st_size))
         spool.unlink()
 
-    def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
+    def land_valid(self, entity: Entity, load_id: int) -> None:
         cols = ", ".join(entity.column_names)
         self._stage(
             entity.name,
             load_id,
-            f"select {cols}, cast(? as bigint) as _load_id, cast(? as varchar) as _source_file,"
-            f" _line as _source_line, cast(? as timestamp) as _loaded_at from ({valid_rows_sql(entity)}) as v",
-            [load_id, uri, loaded_at],
+            f"select {cols}, cast(? as bigint) as _load_id, _line as _source_line from ({valid_rows_sql(entity)}) as v",
+            [load_id],
         )
 
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
@@ -196,7 +194,7 @@ class RedshiftTarget(RemoteTarget):
             f" iam_role '{self.iam_role}' format as parquet manifest"
         )
 
-    def finish_batches(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
+    def finish_batches(self, entity: Entity, load_id: int, uri: str) -> None:
         for table, parts in self._parts.items():
             manifest = {
                 "entries": [

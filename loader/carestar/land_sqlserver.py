@@ -24,13 +24,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from datetime import datetime
 
 import pyarrow as pa
 
 from carestar.contract import Entity
 from carestar.land import REJECT_COLUMNS, RemoteTarget, required_env
-from carestar.ledger import SCHEMA, raw_columns, schema_tables
+from carestar.ledger import SCHEMA, schema_tables
 from carestar.validate import rejects_sql, valid_rows_sql
 
 BulkCopy = Callable[[str, pa.RecordBatch], None]
@@ -159,7 +158,7 @@ class SqlServerTarget(RemoteTarget):
             if batch.num_rows:
                 self.bulk_copy(table, batch)
 
-    def land_valid(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
+    def land_valid(self, entity: Entity, load_id: int) -> None:
         cols = ", ".join(entity.column_names)
         if self._out_table(f"select {cols}, _line as _source_line from ({valid_rows_sql(entity)}) as v", []):
             self._send(self.staging_tables(load_id)[0])
@@ -177,13 +176,13 @@ class SqlServerTarget(RemoteTarget):
         finally:
             self._duck.unregister("_carestar_row_rejects")
 
-    def finish_batches(self, entity: Entity, load_id: int, uri: str, loaded_at: datetime) -> None:
+    def finish_batches(self, entity: Entity, load_id: int, uri: str) -> None:
         stage, reject = self.staging_tables(load_id)
         cols = ", ".join(entity.column_names)
-        lineage = ", ".join(c for c in raw_columns(entity) if c.startswith("_"))
         self.execute(
-            f"insert into {SCHEMA}.{entity.name} ({cols}, {lineage}) select {cols}, ?, ?, _source_line, ? from {stage}",
-            [load_id, uri, loaded_at],
+            f"insert into {SCHEMA}.{entity.name} ({cols}, _load_id, _source_line)"
+            f" select {cols}, ?, _source_line from {stage}",
+            [load_id],
         )
         self.execute(
             f"insert into {SCHEMA}.rejected_rows ({REJECT_COLUMNS})"

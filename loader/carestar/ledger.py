@@ -9,6 +9,11 @@ they describe:
 - raw.rejected_rows: one row per broken rule: file, line, column, rule code.
   Never the value (it may be PHI).
 - raw.load_runs: one row per loader run.
+
+Rows in the entity tables carry their lineage as `_load_id` and `_source_line`;
+the file and the load time are the ledger row's (source_uri, started_at), joined
+in staging. Repeating an 80-character uri and a timestamp on every row made
+PostgreSQL's COPY half again as slow, for values the ledger already holds.
 """
 
 from __future__ import annotations
@@ -67,10 +72,12 @@ RUN_COLUMNS: dict[str, str] = {
 
 LINEAGE_COLUMNS: dict[str, str] = {
     "_load_id": "bigint not null",
-    "_source_file": "varchar(1024) not null",
     "_source_line": "bigint not null",
-    "_loaded_at": "timestamp not null",
 }
+
+# Lineage columns raw tables had before the ledger held them; a target relaxes them
+# (NULL allowed) where it finds them, so an older warehouse keeps loading.
+LEGACY_LINEAGE_COLUMNS = ("_source_file", "_loaded_at")
 
 
 def create_table_sql(table: str, columns: dict[str, str], schema: str = SCHEMA) -> str:

@@ -251,10 +251,10 @@ def _load_file(
             for batch in read_ahead(_validated_ahead(target, entity, read_file(stream, f.name, entity, shape))):
                 valid = target.validate(entity, batch.table, batch.validated)
                 valid_total += valid
-                target.land_valid(entity, load_id, f.uri, started)
+                target.land_valid(entity, load_id)
                 target.land_value_rejects(entity, load_id, f.uri)
                 target.land_row_rejects(entity, load_id, f.uri, batch.rejects)
-        target.finish_batches(entity, load_id, f.uri, started)
+        target.finish_batches(entity, load_id, f.uri)
         result.rows_read = shape.rows_read
         result.unknown_columns = shape.unknown_columns
         landed, rejected, rules = target.counts_in_database(entity, load_id)

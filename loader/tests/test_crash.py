@@ -30,7 +30,9 @@ def _state(db) -> dict:
     )
     counts = {t: query(db, f"select count(*) from raw.{t}")[0][0] for t in tables}
     counts["distinct_rows"] = query(
-        db, "select count(*) from (select distinct _source_file, _source_line from raw.encounters) as d"
+        db,
+        "select count(*) from (select distinct l.source_uri, r._source_line from raw.encounters as r"
+        " join raw.load_ledger as l on l.load_id = r._load_id) as d",
     )[0][0]
     counts["ledger_landed"] = query(db, "select count(*) from raw.load_ledger where state = 'landed'")[0][0]
     return counts

@@ -165,3 +165,25 @@ def test_database_errors_are_stored_without_quoted_values():
     error = RuntimeError("Conversion Error: Could not convert string 'Zebediah' to INT32\nLINE 1: ...")
     assert safe_message(error) == "Conversion Error: Could not convert string '…' to INT32"
     assert "Zebediah" not in safe_message(ValueError('value "Zebediah" too long'))
+
+
+def test_an_older_raw_table_with_lineage_on_every_row_keeps_loading(tmp_path, run_load, target):
+    # Before the ledger held each load's file and time, raw tables had them as NOT NULL columns.
+    target.con.execute("create schema raw")
+    target.con.execute(
+        "create table raw.patients (patient_id varchar(64) not null, mrn varchar(64), first_name varchar(100),"
+        " last_name varchar(100), date_of_birth date, gender varchar(1), is_active boolean, updated_at timestamp,"
+        " _load_id bigint not null, _source_file varchar(1024) not null, _source_line bigint not null,"
+        " _loaded_at timestamp not null)"
+    )
+    root = tmp_path / "land"
+    write(root, "patients/p.csv", f"{HEADER}\nP1,Ann,1980-01-01\n")
+    report = run_load(root)
+    assert report.count("landed") == 1 and report.rows == (1, 1, 0)
+    nullable = target.con.execute(
+        "select column_name, is_nullable from information_schema.columns"
+        " where table_schema = 'raw' and table_name = 'patients' and column_name in ('_source_file', '_loaded_at')"
+        " order by column_name"
+    ).fetchall()
+    assert nullable == [("_loaded_at", "YES"), ("_source_file", "YES")]
+    assert target.con.execute("select patient_id, _source_line from raw.patients").fetchall() == [("P1", 2)]

@@ -15,9 +15,12 @@ def test_postgres_lands_the_same_rows_as_duckdb(sample_tree, pg_target, target):
     assert pg.rows == duck.rows and pg.rows[2] > 0
     assert pg.rule_counts() == duck.rule_counts()
     for table in ("encounters", "claims", "patients"):
-        sql = f"select * from raw.{table} order by _source_file, _source_line"
-        pg_rows = [(*r[:-4], r[-2]) for r in pg_target.fetchall(sql)]  # values and line; not load ids or times
-        duck_rows = [(*r[:-4], r[-2]) for r in target.fetchall(sql)]
+        sql = (
+            f"select r.* from raw.{table} as r join raw.load_ledger as l on l.load_id = r._load_id"
+            " order by l.source_uri, r._source_line"
+        )
+        pg_rows = [(*r[:-2], r[-1]) for r in pg_target.fetchall(sql)]  # values and line; not load ids
+        duck_rows = [(*r[:-2], r[-1]) for r in target.fetchall(sql)]
         assert pg_rows == duck_rows, table
 
 
@@ -50,3 +53,22 @@ def test_postgres_timestamps_are_utc(tmp_path, pg_target):
     load(str(root), pg_target, progress=False)
     (ts,) = pg_target.fetchall("select cast(updated_at as varchar) from raw.patients")[0]
     assert ts == "2025-01-01 08:00:00"
+
+
+def test_postgres_finds_a_loads_rows_by_a_block_range_index_and_relaxes_older_lineage(tmp_path, pg_target):
+    pg_target.ensure_schema()
+    # an older raw table (file and load time on every row, NOT NULL) keeps loading
+    pg_target.execute("alter table raw.patients add column _source_file varchar(1024) not null")
+    pg_target.execute("alter table raw.patients add column _loaded_at timestamp not null")
+    pg_target.commit()
+    root = tmp_path / "land"
+    write(root, "patients/p.csv", f"{HEADER}\nP1,Ann,1980-01-01,\n")
+    report = load(str(root), pg_target, progress=False)
+    assert report.count("landed") == 1 and report.rows == (1, 1, 0)
+    assert pg_target.fetchall("select patient_id, _source_file from raw.patients") == [("P1", None)]
+    indexes = dict(
+        pg_target.fetchall(
+            "select indexname, indexdef from pg_indexes where schemaname = 'raw' and tablename = 'claims'"
+        )
+    )
+    assert "using brin (_load_id)" in indexes["claims_load_id"].lower()

@@ -55,9 +55,12 @@ def assert_parses(server: EmulatedServer, dialect: str, marker: str) -> int:
 
 
 def raw_rows(query, table: str) -> list[tuple]:
-    """A raw table's values and source line, ordered; not load ids or load times."""
-    rows = query(f"select * from raw.{table} order by _source_file, _source_line")
-    return [(*r[:-4], r[-2]) for r in rows]
+    """A raw table's values and source line, ordered by file and line; not load ids."""
+    rows = query(
+        f"select r.* from raw.{table} as r join raw.load_ledger as l on l.load_id = r._load_id"
+        " order by l.source_uri, r._source_line"
+    )
+    return [(*r[:-2], r[-1]) for r in rows]
 
 
 def assert_same_as_duckdb(server: EmulatedServer, report, duck_target, duck_report) -> None:

@@ -155,7 +155,8 @@ def test_a_superseded_file_is_built_again_as_a_full_build_would(built_warehouse,
         "select built.billing_amount, first.billing_amount"
         " from main_staging.int_encounters_deduplicated as built"
         " inner join raw.encounters as first on built.encounter_id = first.encounter_id"
-        " where list_contains(?, built.encounter_id) and first._source_file like '%batch=001%'",
+        " inner join raw.load_ledger as load on first._load_id = load.load_id"
+        " where list_contains(?, built.encounter_id) and load.source_uri like '%batch=001%'",
         [ids],
     )
     assert len(pairs) > len(ids) / 2 and all(built == first for built, first in pairs)

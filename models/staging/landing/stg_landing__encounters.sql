@@ -27,12 +27,33 @@ renamed as (
         -- versioning and lineage
         updated_at,
         _load_id,
-        _source_file,
-        _source_line,
-        _loaded_at
+        _source_line
 
     from source
 
+),
+
+loads as (
+
+    select
+        load_id,
+        source_uri,
+        started_at
+    from {{ source('landing', 'load_ledger') }}
+
+),
+
+-- the file and the load time of each row are its load's, kept in the ledger
+with_lineage as (
+
+    select
+        renamed.*,
+        loads.source_uri as _source_file,
+        loads.started_at as _loaded_at
+
+    from renamed
+    inner join loads on renamed._load_id = loads.load_id
+
 )
 
-select * from renamed
+select * from with_lineage
