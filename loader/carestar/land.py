@@ -25,12 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from carestar import TARGETS
-from carestar.contract import ENTITIES, Entity
+from carestar.contract import ENTITIES, Entity, Kind
 from carestar.ledger import LEDGER_COLUMNS, LEGACY_LINEAGE_COLUMNS, RUN_COLUMNS, SCHEMA, FileResult, schema_ddl
+from carestar.pgbinary import copy_rows
 from carestar.read import RowReject
 from carestar.validate import rejects_sql, valid_count, valid_rows_sql, validate_batch, validated_arrow
 
@@ -461,11 +464,28 @@ class RemoteTarget(Target):
 
 @dataclass
 class CopyReady:
-    """One batch made ready for COPY in the reader's thread: valid rows as CSV, broken rules as Arrow."""
+    """One batch made ready in the reader's thread: valid rows as a binary COPY stream, broken rules as Arrow."""
 
     valid_rows: int
-    valid_csv: pa.Buffer | None
+    valid_copy: bytes | None
     rejects: pa.Table  # line, column_name, rule_code
+
+
+_NO_REJECTS = pa.table(
+    {"line": pa.array([], pa.int64()), "column_name": pa.array([], pa.string()), "rule_code": pa.array([], pa.string())}
+)
+
+# Binary COPY type of each contract kind (carestar.pgbinary writes them).
+PG_BINARY_TYPES = {
+    Kind.ID: "text",
+    Kind.TEXT: "text",
+    Kind.ENUM: "text",
+    Kind.DATE: "date",
+    Kind.TIMESTAMP: "timestamp",
+    Kind.MONEY: "numeric",
+    Kind.INT: "int4",
+    Kind.BOOL: "bool",
+}
 
 
 def _csv(rows: pa.Table) -> pa.Buffer | None:
@@ -481,8 +501,10 @@ class PostgresTarget(RemoteTarget):
     """PostgreSQL through the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
 
     The reader's thread validates each batch in an in-memory DuckDB and writes its
-    valid rows as CSV (pyarrow's writer); the main thread only streams that CSV into
-    `COPY ... FROM STDIN`, so the server parses one batch while the next is prepared.
+    valid rows in PostgreSQL's binary COPY format (carestar.pgbinary: the server
+    parses it with a third less work than CSV); the main thread only streams that
+    into `COPY ... FROM STDIN`, so the server takes in one batch while the next is
+    prepared.
     """
 
     name = "postgres"
@@ -542,31 +564,36 @@ class PostgresTarget(RemoteTarget):
 
     def validate_detached(self, entity: Entity, table: pa.Table) -> CopyReady:  # type: ignore[override]
         validated = validated_arrow(self._val, entity, table)
-        _carestar_validated = validated  # found by DuckDB through its name (a replacement scan)
-        cols = ", ".join(entity.column_names)
-        valid = self._val.sql(
-            f"select {cols}, cast(? as bigint), _line from ({valid_rows_sql(entity, '_carestar_validated')}) as v",
-            params=[self._file_load_id],
-        ).to_arrow_table()
-        rejects = self._val.sql(
-            f"select line, column_name, rule_code from ({rejects_sql('_carestar_validated')}) as r"
-        ).to_arrow_table()
-        return CopyReady(valid.num_rows, _csv(valid), rejects)
+        ok = pc.equal(pc.list_value_length(validated.column("_errors")), 0)
+        valid_rows = int(pc.sum(ok).as_py() or 0)
+        if valid_rows == validated.num_rows:  # the common case: nothing to filter or report
+            valid, rejects = validated, _NO_REJECTS
+        else:
+            valid = validated.filter(ok)
+            _carestar_validated = validated  # found by DuckDB through its name (a replacement scan)
+            rejects = self._val.sql(
+                f"select line, column_name, rule_code from ({rejects_sql('_carestar_validated')}) as r"
+            ).to_arrow_table()
+        load_ids = pa.array(np.full(valid.num_rows, self._file_load_id, dtype=np.int64))
+        rows = valid.select(entity.column_names).append_column("_load_id", load_ids)
+        rows = rows.append_column("_source_line", valid.column("_line"))
+        types = [PG_BINARY_TYPES[c.kind] for c in entity.columns] + ["int8", "int8"]
+        return CopyReady(valid_rows, copy_rows(rows, types), rejects)
 
     def validate(self, entity: Entity, table: pa.Table, detached: CopyReady | None = None) -> int:  # type: ignore[override]
         self._ready = detached if detached is not None else self.validate_detached(entity, table)
         return self._ready.valid_rows
 
-    def _copy(self, table: str, columns: str, data: pa.Buffer | None) -> None:
+    def _copy(self, table: str, columns: str, data: pa.Buffer | bytes | None, fmt: str = "csv") -> None:
         if data is None:
             return
-        with self.conn.cursor() as cur, cur.copy(f"copy {table} ({columns}) from stdin (format csv)") as copy:
+        with self.conn.cursor() as cur, cur.copy(f"copy {table} ({columns}) from stdin (format {fmt})") as copy:
             copy.write(memoryview(data))
 
     def land_valid(self, entity: Entity, load_id: int) -> None:
         assert self._ready is not None
         cols = ", ".join(entity.column_names)
-        self._copy(f"{self.raw}.{entity.name}", f"{cols}, _load_id, _source_line", self._ready.valid_csv)
+        self._copy(f"{self.raw}.{entity.name}", f"{cols}, _load_id, _source_line", self._ready.valid_copy, "binary")
 
     def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
         assert self._ready is not None

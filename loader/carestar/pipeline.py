@@ -248,7 +248,9 @@ def _load_file(
     try:
         target.start_file(entity, load_id)
         with f.open() as stream:
-            for batch in read_ahead(_validated_ahead(target, entity, read_file(stream, f.name, entity, shape))):
+            for batch in read_ahead(
+                _validated_ahead(target, entity, read_ahead(read_file(stream, f.name, entity, shape)))
+            ):
                 valid = target.validate(entity, batch.table, batch.validated)
                 valid_total += valid
                 target.land_valid(entity, load_id)

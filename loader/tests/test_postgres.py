@@ -14,7 +14,7 @@ def test_postgres_lands_the_same_rows_as_duckdb(sample_tree, pg_target, target):
     duck = load(str(sample_tree[0]), target, progress=False)
     assert pg.rows == duck.rows and pg.rows[2] > 0
     assert pg.rule_counts() == duck.rule_counts()
-    for table in ("encounters", "claims", "patients"):
+    for table in ("patients", "providers", "hospitals", "diagnoses", "encounters", "claims", "appointments"):
         sql = (
             f"select r.* from raw.{table} as r join raw.load_ledger as l on l.load_id = r._load_id"
             " order by l.source_uri, r._source_line"
