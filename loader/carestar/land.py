@@ -542,9 +542,9 @@ class PostgresTarget(RemoteTarget):
         # Load ids grow with the table, so a block-range index finds one load's rows (the count
         # check after each file, a superseded file's delete, dbt's incremental reads) for almost
         # nothing on insert.
-        for entity in ENTITIES:
+        for table, column in [*((entity, "_load_id") for entity in ENTITIES), ("rejected_rows", "load_id")]:
             self.execute(
-                f"create index if not exists {entity}_load_id on {self.raw}.{entity} using brin (_load_id)"
+                f"create index if not exists {table}_load_id on {self.raw}.{table} using brin ({column})"
                 " with (autosummarize = on)"
             )
         self.relax_legacy_lineage()

@@ -187,3 +187,21 @@ def test_an_older_raw_table_with_lineage_on_every_row_keeps_loading(tmp_path, ru
     ).fetchall()
     assert nullable == [("_loaded_at", "YES"), ("_source_file", "YES")]
     assert target.con.execute("select patient_id, _source_line from raw.patients").fetchall() == [("P1", 2)]
+
+
+def test_a_file_whose_rows_in_the_table_do_not_match_the_count_lands_nothing(tmp_path, run_load, target, monkeypatch):
+    land_valid = type(target).land_valid
+
+    def land_one_more(self, entity, load_id):
+        land_valid(self, entity, load_id)
+        self.execute(
+            f"insert into raw.{entity.name} (patient_id, _load_id, _source_line) values ('X', ?, 0)", [load_id]
+        )
+
+    monkeypatch.setattr(type(target), "land_valid", land_one_more)
+    root = tmp_path / "land"
+    write(root, "patients/p.csv", f"{HEADER}\nP1,Ann,1980-01-01\n")
+    (result,) = run_load(root).files
+    assert (result.state, result.error_code) == ("failed", "CountMismatch")
+    assert target.con.execute("select count(*) from raw.patients").fetchall() == [(0,)]
+    assert target.con.execute("select state from raw.load_ledger").fetchall() == [("failed",)]
