@@ -120,6 +120,9 @@ class Target(ABC):
     # lands. The others validate into the temp table VALIDATED of their validation connection.
     validates_concurrently = False
     _validated: pa.Table | None = None
+    # Whether reading runs in a thread of its own ahead of validation (three stages: read,
+    # validate, land). Worth it where landing waits on a server process (PostgreSQL).
+    reads_ahead = False
 
     def validate_detached(self, entity: Entity, table: pa.Table) -> pa.Table:
         """A batch validated into Arrow (typed columns, _line, _errors) on the validation connection."""
@@ -510,6 +513,7 @@ class PostgresTarget(RemoteTarget):
     name = "postgres"
     marker = "%s"
     validates_concurrently = True
+    reads_ahead = True
 
     def __init__(self, conninfo: str = "") -> None:
         import psycopg

@@ -248,9 +248,10 @@ def _load_file(
     try:
         target.start_file(entity, load_id)
         with f.open() as stream:
-            for batch in read_ahead(
-                _validated_ahead(target, entity, read_ahead(read_file(stream, f.name, entity, shape)))
-            ):
+            batches = read_file(stream, f.name, entity, shape)
+            if target.reads_ahead:  # reading gets a thread of its own, ahead of validation
+                batches = read_ahead(batches)
+            for batch in read_ahead(_validated_ahead(target, entity, batches)):
                 valid = target.validate(entity, batch.table, batch.validated)
                 valid_total += valid
                 target.land_valid(entity, load_id)
