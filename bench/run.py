@@ -142,32 +142,41 @@ def bench_naive(files: list[Path], carestar_rows_per_s: float) -> dict:
     return {"sample_rows": n, "naive_rows_per_s": naive_rows_per_s, "speedup": carestar_rows_per_s / naive_rows_per_s}
 
 
-def bench_postgres(root: Path, files: list[Path]) -> dict:
+def bench_postgres(root: Path, files: list[Path], repeat: int = 3) -> dict:
+    """Best of `repeat` runs each, alternating carestar and bare COPY, each into a fresh schema or table."""
     import psycopg
     from pg import postgres_cluster
 
+    header = files[0].open(encoding="utf-8").readline().strip()
+    cols = ", ".join(f"{c} text" for c in header.split(","))
+    ours, baseline, rows = [], [], 0
     with postgres_cluster() as env:
         os.environ.update(env)
         conninfo = "host={PGHOST} port={PGPORT} user={PGUSER} dbname={PGDATABASE}".format(**env)
-        target = PostgresTarget(conninfo)
-        try:
-            seconds, report = timed(lambda: load(str(root), target, progress=False))
-        finally:
-            target.close()
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            header = files[0].open(encoding="utf-8").readline().strip()
-            cols = ", ".join(f"{c} text" for c in header.split(","))
-            conn.execute(f"create table bare ({cols})")
+            for _ in range(repeat):
+                conn.execute("drop schema if exists raw cascade")
+                target = PostgresTarget(conninfo)
+                try:
+                    seconds, report = timed(lambda t=target: load(str(root), t, progress=False))
+                    rows = report.rows[0]
+                finally:
+                    target.close()
+                ours.append(seconds)
+                conn.execute("drop table if exists bare")
+                conn.execute(f"create table bare ({cols})")
 
-            def copy_all() -> None:
-                with conn.cursor() as cur:
-                    for f in files:
-                        with cur.copy("copy bare from stdin (format csv, header true)") as copy, f.open("rb") as fh:
-                            while block := fh.read(1 << 20):
-                                copy.write(block)
+                def copy_all() -> None:
+                    with conn.cursor() as cur:
+                        for f in files:
+                            with cur.copy("copy bare from stdin (format csv, header true)") as copy, f.open("rb") as fh:
+                                while block := fh.read(1 << 20):
+                                    copy.write(block)
 
-            base_seconds, _ = timed(copy_all)
-    return {"rows": report.rows[0], "carestar_s": seconds, "copy_s": base_seconds, "ratio": seconds / base_seconds}
+                seconds, _ = timed(copy_all)
+                baseline.append(seconds)
+    best, base = min(ours), min(baseline)
+    return {"rows": rows, "carestar_s": best, "copy_s": base, "ratio": best / base, "repeat": repeat}
 
 
 def bench_memory(gigabytes: float) -> dict:
@@ -251,7 +260,8 @@ def main() -> int:
         f"{results['when']}, {results['machine']}. Same files for every column of a row.",
         "",
         "| encounters | carestar → DuckDB (best of 3) | DuckDB read_csv (no validation) | ratio (goal ≤ 1.5)"
-        " | naive rows/s | speed-up over naive (goal ≥ 300) | carestar → PostgreSQL | bare COPY | ratio (goal ≤ 2) |",
+        " | naive rows/s | speed-up over naive (goal ≥ 300)"
+        " | carestar → PostgreSQL (best of 3) | bare COPY | ratio (goal ≤ 2) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
