@@ -69,7 +69,9 @@ def _checked_size(text: str) -> str:
     return text.strip()
 
 
-def reject_records(entity: Entity, load_id: int, uri: str, lines, column_names, rule_codes) -> pa.Table:
+def reject_records(
+    entity: Entity, load_id: int, uri: str, lines: pa.Array, column_names: pa.Array, rule_codes: pa.Array
+) -> pa.Table:
     """Rejected-row records (REJECT_COLUMNS) of one file: its lines, columns and rule codes."""
     n = len(lines)
     return pa.table(
@@ -503,11 +505,11 @@ def _csv(rows: pa.Table) -> pa.Buffer | None:
 class PostgresTarget(RemoteTarget):
     """PostgreSQL through the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
 
-    The reader's thread validates each batch in an in-memory DuckDB and writes its
-    valid rows in PostgreSQL's binary COPY format (carestar.pgbinary: the server
+    One thread reads; a second validates each batch in an in-memory DuckDB and writes
+    its valid rows in PostgreSQL's binary COPY format (carestar.pgbinary: the server
     parses it with a third less work than CSV); the main thread only streams that
-    into `COPY ... FROM STDIN`, so the server takes in one batch while the next is
-    prepared.
+    into `COPY ... FROM STDIN`, so the server takes in one batch while the next ones
+    are prepared.
     """
 
     name = "postgres"
@@ -520,7 +522,7 @@ class PostgresTarget(RemoteTarget):
 
         super().__init__(psycopg.connect(conninfo, autocommit=False))
         self.unique_violation = psycopg.errors.UniqueViolation
-        self._val = self._duck.cursor()  # validation, in the reader's thread
+        self._val = self._duck.cursor()  # validation, in its own thread
         self._val.execute("set timezone = 'UTC'")
         self._file_load_id: int | None = None
         self._ready: CopyReady | None = None
@@ -564,7 +566,7 @@ class PostgresTarget(RemoteTarget):
         self.commit()
 
     def start_file(self, entity: Entity, load_id: int) -> None:
-        self._file_load_id = load_id  # written into each row by the reader's thread
+        self._file_load_id = load_id  # written into each row by the validating thread
 
     def validate_detached(self, entity: Entity, table: pa.Table) -> CopyReady:  # type: ignore[override]
         validated = validated_arrow(self._val, entity, table)
