@@ -185,3 +185,19 @@ def test_every_run_leaves_an_audit_trail_and_failures_are_one_query_away(built_w
     failed = query(db, "select node_id, message from dbt_run_audit where status = 'error' order by node_id")
     assert any(node.endswith("stg_landing__encounters") for node, _ in failed)
     assert all("'" not in message.replace("'...'", "") for _, message in failed)  # quoted values blanked
+
+
+def test_a_row_whose_load_left_the_ledger_is_kept_and_flagged(built_warehouse, tmp_path):
+    # Staging joins each row's file and load time from the ledger; a row whose ledger row is
+    # gone stays in staging (left join) and the not_null test on _source_file fails.
+    db = tmp_path / "orphan.duckdb"
+    shutil.copy(built_warehouse, db)
+    con = duckdb.connect(str(db))
+    (load_id,) = con.execute("select min(_load_id) from raw.hospitals").fetchone()
+    rows = con.execute("select count(*) from raw.hospitals where _load_id = ?", [load_id]).fetchone()[0]
+    con.execute("delete from raw.load_ledger where load_id = ?", [load_id])
+    con.close()
+    proc = dbt("test", "--select", "stg_landing__hospitals", db=db, check=False)
+    assert proc.returncode != 0 and "not_null_stg_landing__hospitals__source_file" in proc.stdout
+    kept = query(db, "select count(*) from main_staging.stg_landing__hospitals where _load_id = ?", [load_id])
+    assert kept == [(rows,)] and rows > 0

@@ -40,7 +40,8 @@ loads as (
 
 ),
 
--- the file and the load time of each row are its load's, kept in the ledger
+-- the file and the load time of each row are its load's, kept in the ledger; a left join, so
+-- no row is lost here (a not_null test on _source_file finds one without its ledger row)
 with_lineage as (
 
     select
@@ -49,7 +50,7 @@ with_lineage as (
         loads.started_at as _loaded_at
 
     from renamed
-    inner join loads on renamed._load_id = loads.load_id
+    left join loads on renamed._load_id = loads.load_id
 
 )
 
