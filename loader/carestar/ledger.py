@@ -75,8 +75,9 @@ LINEAGE_COLUMNS: dict[str, str] = {
     "_source_line": "bigint not null",
 }
 
-# Lineage columns raw tables had before the ledger held them; a target relaxes them
-# (NULL allowed) where it finds them, so an older warehouse keeps loading.
+# Lineage columns raw tables had before the ledger held them. DuckDB and PostgreSQL relax
+# them (NULL allowed) where they find them, so an older warehouse keeps loading; on SQL Server
+# and Redshift an operator drops them once (README).
 LEGACY_LINEAGE_COLUMNS = ("_source_file", "_loaded_at")
 
 
