@@ -31,27 +31,10 @@ renamed as (
 
 ),
 
-loads as (
-
-    select
-        load_id,
-        source_uri,
-        started_at
-    from {{ source('landing', 'load_ledger') }}
-
-),
-
--- the file and the load time of each row are its load's, kept in the ledger; a left join, so
--- no row is lost here (a not_null test on _source_file finds one without its ledger row)
+-- each row's file and load time, from the ledger
 with_lineage as (
 
-    select
-        renamed.*,
-        loads.source_uri as _source_file,
-        loads.started_at as _loaded_at
-
-    from renamed
-    left join loads on renamed._load_id = loads.load_id
+    {{ with_load_lineage('renamed') }}
 
 )
 
