@@ -11,9 +11,9 @@
   appearances: list of {'relation': ..., 'id': 'column expression'}; a
   relation without _load_id/_source_line (a seed) passes 'order': '0'.
 
-  Incremental builds read only loads from the one that gave the newest key
-  onwards (less var incremental_lookback_loads): every id of an earlier load
-  has its key already, since a build sees whole committed loads.
+  Incremental builds read only loads after the one that gave the newest key
+  (less var incremental_lookback_loads): every id of that load and the ones
+  before it has its key already, since a build sees whole committed loads.
 -#}
 {% macro surrogate_key_registry(id_column, key_column, key_type, appearances) %}
 with
@@ -26,7 +26,7 @@ appearances as (
         {{ a.get('order', 'cast(_load_id as ' ~ dbt.type_bigint() ~ ') * 10000000000 + _source_line') }} as seen_order
     from {{ a.relation }}
     {% if is_incremental() and 'order' not in a %}
-        where _load_id >= (
+        where _load_id > (
             select floor(coalesce(max(first_seen_order), 0) / 10000000000) - {{ var('incremental_lookback_loads') }}
             from {{ this }}
         )
