@@ -77,9 +77,11 @@ coverage: setup pg-tools browser
 # pytest includes the end-to-end runs: generated files -> loader -> dbt build -> checks
 test: lint pytest sqlfluff
 
+# The warehouse benchmark's size: `make bench WAREHOUSE_ENCOUNTERS=100000000` for the 100M run.
+WAREHOUSE_ENCOUNTERS ?= 10000000
 bench: setup
 	$(BIN)/python bench/run.py --encounters 1000000 10000000 --memory-gb 2
-	$(BIN)/python bench/warehouse.py --encounters 10000000
+	$(BIN)/python bench/warehouse.py --encounters $(WAREHOUSE_ENCOUNTERS)
 
 # Load (exactly once) what a date window holds, then build incrementally. Rerunning it is safe.
 TARGET ?= duckdb
