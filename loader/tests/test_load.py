@@ -205,3 +205,69 @@ def test_a_file_whose_rows_in_the_table_do_not_match_the_count_lands_nothing(tmp
     assert (result.state, result.error_code) == ("failed", "CountMismatch")
     assert target.con.execute("select count(*) from raw.patients").fetchall() == [(0,)]
     assert target.con.execute("select state from raw.load_ledger").fetchall() == [("failed",)]
+
+
+def _rows_when_batches_end(target, monkeypatch) -> list[int]:
+    """Rows of raw.patients in the file's transaction just before each finish_batches."""
+    seen: list[int] = []
+    finish = type(target).finish_batches
+
+    def spy(self, entity, load_id, uri):
+        seen.append(self.con.execute("select count(*) from raw.patients").fetchall()[0][0])
+        finish(self, entity, load_id, uri)
+
+    monkeypatch.setattr(type(target), "finish_batches", spy)
+    return seen
+
+
+def _patients(n: int, bad: set[int]) -> str:
+    rows = [f"P{i},Ann,{'1980-13-45' if i in bad else '1980-01-01'}" for i in range(n)]
+    return HEADER + "\n" + "\n".join(rows) + "\n"
+
+
+def test_a_small_file_lands_in_one_insert_at_its_end(tmp_path, run_load, target, monkeypatch):
+    import carestar.read as read
+
+    monkeypatch.setattr(read, "CSV_BLOCK_BYTES", 64)  # many small batches
+    monkeypatch.setattr(read, "BATCH_ROWS", 3)
+    seen = _rows_when_batches_end(target, monkeypatch)
+    write(tmp_path / "land", "patients/p.csv", _patients(20, bad={4, 11}))
+    (result,) = run_load(tmp_path / "land", max_reject_ratio=1.0).files
+    assert seen == [0]  # nothing inserted batch by batch
+    assert (result.state, result.rows_read, result.rows_landed, result.rows_rejected) == ("landed", 20, 18, 2)
+    got = target.con.execute("select patient_id, _source_line from raw.patients").fetchall()
+    assert sorted(got) == sorted((f"P{i}", i + 2) for i in range(20) if i not in {4, 11})
+
+
+def test_a_file_past_the_held_rows_streams_and_still_lands_once(tmp_path, run_load, target, monkeypatch):
+    import carestar.land as land
+    import carestar.read as read
+
+    monkeypatch.setattr(read, "CSV_BLOCK_BYTES", 64)
+    monkeypatch.setattr(read, "BATCH_ROWS", 3)
+    monkeypatch.setattr(land, "WHOLE_FILE_ROWS", 5)
+    seen = _rows_when_batches_end(target, monkeypatch)
+    root = tmp_path / "land"
+    write(root, "patients/p.csv", _patients(40, bad={0, 17, 39}))
+
+    # a failure after rows were inserted batch by batch leaves nothing of the file
+    rejects = type(target).land_value_rejects
+    calls = []
+
+    def fail_late(self, entity, load_id, uri):
+        calls.append(1)
+        if len(calls) == 6:
+            raise RuntimeError("disk full")
+        rejects(self, entity, load_id, uri)
+
+    monkeypatch.setattr(type(target), "land_value_rejects", fail_late)
+    (failed,) = run_load(root, max_reject_ratio=1.0).files
+    assert failed.state == "failed"
+    assert target.con.execute("select count(*) from raw.patients").fetchall() == [(0,)]
+
+    monkeypatch.setattr(type(target), "land_value_rejects", rejects)
+    (result,) = run_load(root, max_reject_ratio=1.0).files
+    assert seen[-1] > 5  # the retry inserted batch by batch before the file ended
+    assert (result.state, result.rows_landed, result.rows_rejected) == ("landed", 37, 3)
+    got = target.con.execute("select patient_id, _source_line from raw.patients").fetchall()
+    assert sorted(got) == sorted((f"P{i}", i + 2) for i in range(40) if i not in {0, 17, 39})
