@@ -41,6 +41,15 @@ def timed(fn):
     return time.perf_counter() - start, out
 
 
+def timed_load(root: Path, target) -> tuple[float, int]:
+    """Seconds carestar takes to load `root` into `target` (closed after), and the rows read."""
+    try:
+        seconds, report = timed(lambda: load(str(root), target, progress=False))
+    finally:
+        target.close()
+    return seconds, report.rows[0]
+
+
 def encounter_csvs(n: int) -> tuple[Path, list[Path]]:
     """A landing root holding only the encounters' CSV files of an n-encounter sample."""
     tree = DATA / f"tree-{n}"
@@ -66,12 +75,7 @@ def bench_duckdb(root: Path, files: list[Path], repeat: int = 3) -> dict:
     ours, baseline, rows = [], [], 0
     for _ in range(repeat):
         db.unlink(missing_ok=True)
-        target = DuckDBTarget(str(db))
-        try:
-            seconds, report = timed(lambda t=target: load(str(root), t, progress=False))
-            rows = report.rows[0]
-        finally:
-            target.close()
+        seconds, rows = timed_load(root, DuckDBTarget(str(db)))
         ours.append(seconds)
         db.unlink(missing_ok=True)
         con = duckdb.connect(str(db))
@@ -156,12 +160,7 @@ def bench_postgres(root: Path, files: list[Path], repeat: int = 3) -> dict:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             for _ in range(repeat):
                 conn.execute("drop schema if exists raw cascade")
-                target = PostgresTarget(conninfo)
-                try:
-                    seconds, report = timed(lambda t=target: load(str(root), t, progress=False))
-                    rows = report.rows[0]
-                finally:
-                    target.close()
+                seconds, rows = timed_load(root, PostgresTarget(conninfo))
                 ours.append(seconds)
                 conn.execute("drop table if exists bare")
                 conn.execute(f"create table bare ({cols})")

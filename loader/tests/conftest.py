@@ -58,6 +58,19 @@ def run_load(target: DuckDBTarget):
     return _run
 
 
+def land_a_stray_row(monkeypatch, target) -> None:
+    """Make every file's landing insert one row more than was validated, inside its transaction."""
+    land_valid = type(target).land_valid
+
+    def land_one_more(self, entity, load_id):
+        land_valid(self, entity, load_id)
+        self.execute(
+            f"insert into raw.{entity.name} (patient_id, _load_id, _source_line) values ('X', ?, 0)", [load_id]
+        )
+
+    monkeypatch.setattr(type(target), "land_valid", land_one_more)
+
+
 def write(root: Path, relative: str, content: str | bytes) -> Path:
     path = root / relative
     path.parent.mkdir(parents=True, exist_ok=True)

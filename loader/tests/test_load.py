@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import write
+from conftest import land_a_stray_row, write
 
 from carestar.cli import main
 from carestar.pipeline import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
@@ -190,15 +190,7 @@ def test_an_older_raw_table_with_lineage_on_every_row_keeps_loading(tmp_path, ru
 
 
 def test_a_file_whose_rows_in_the_table_do_not_match_the_count_lands_nothing(tmp_path, run_load, target, monkeypatch):
-    land_valid = type(target).land_valid
-
-    def land_one_more(self, entity, load_id):
-        land_valid(self, entity, load_id)
-        self.execute(
-            f"insert into raw.{entity.name} (patient_id, _load_id, _source_line) values ('X', ?, 0)", [load_id]
-        )
-
-    monkeypatch.setattr(type(target), "land_valid", land_one_more)
+    land_a_stray_row(monkeypatch, target)
     root = tmp_path / "land"
     write(root, "patients/p.csv", f"{HEADER}\nP1,Ann,1980-01-01\n")
     (result,) = run_load(root).files

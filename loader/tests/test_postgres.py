@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import write
+from conftest import land_a_stray_row, write
 
 from carestar.pipeline import load
 
@@ -76,15 +76,7 @@ def test_postgres_finds_a_loads_rows_by_a_block_range_index_and_relaxes_older_li
 
 def test_postgres_fails_a_file_whose_rows_in_the_table_do_not_match_the_count(tmp_path, pg_target, monkeypatch):
     # a stray row inserted inside the file's transaction: the server's count differs from what was validated
-    land_valid = type(pg_target).land_valid
-
-    def land_one_more(self, entity, load_id):
-        land_valid(self, entity, load_id)
-        self.execute(
-            f"insert into raw.{entity.name} (patient_id, _load_id, _source_line) values ('X', ?, 0)", [load_id]
-        )
-
-    monkeypatch.setattr(type(pg_target), "land_valid", land_one_more)
+    land_a_stray_row(monkeypatch, pg_target)
     root = tmp_path / "land"
     write(root, "patients/p.csv", f"{HEADER}\nP1,Ann,1980-01-01,\nP2,Bob,1970-01-01,\n")
     report = load(str(root), pg_target, progress=False)
