@@ -77,8 +77,9 @@ coverage: setup pg-tools browser
 # pytest includes the end-to-end runs: generated files -> loader -> dbt build -> checks
 test: lint pytest sqlfluff
 
-# The warehouse benchmark's size: `make bench WAREHOUSE_ENCOUNTERS=100000000` for the 100M run.
-WAREHOUSE_ENCOUNTERS ?= 10000000
+# The warehouse benchmark's sizes (how its runs grow is fitted between the smallest and largest):
+# `make bench WAREHOUSE_ENCOUNTERS="10000000 100000000"` for the 100M run.
+WAREHOUSE_ENCOUNTERS ?= 1000000 10000000
 bench: setup
 	$(BIN)/python bench/run.py --encounters 1000000 10000000 --memory-gb 2
 	$(BIN)/python bench/warehouse.py --encounters $(WAREHOUSE_ENCOUNTERS)
