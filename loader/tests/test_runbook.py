@@ -23,7 +23,7 @@ def _steps() -> dict[str, str]:
 
 def test_the_runbook_recovers_a_failed_night(built_warehouse, sample_tree, tmp_path, monkeypatch):
     steps = _steps()
-    assert list(steps) == ["1a", "1b", "2", "5a", "5b", "5c"]
+    assert list(steps) == ["1a", "1b", "2", "4a", "5a", "5b", "5c"]
     db = tmp_path / "night.duckdb"
     shutil.copy(built_warehouse, db)
 
@@ -60,8 +60,9 @@ def test_the_runbook_recovers_a_failed_night(built_warehouse, sample_tree, tmp_p
     finally:
         target.close()
     assert rerun.count("landed") == len(missing) and rerun.count("failed") == 0
-    # 4. rebuild
+    # 4. rebuild; no claim is left open to hold loads back
     dbt("build", db=db)
+    assert query(db, steps["4a"]) == []
     # 5. verify
     assert query(db, steps["5a"]) == []
     assert query(db, steps["5b"]) == []

@@ -12,6 +12,8 @@ import pytest
 from conftest import CONTRACT_RELATIONS, dbt, load_into, query, snapshot
 from independent import acceptance_figures
 
+from carestar.land import DuckDBTarget
+from carestar.pipeline import load
 from carestar.summary import ACCEPTANCE_QUERY
 
 pytestmark = pytest.mark.slow
@@ -160,6 +162,59 @@ def test_a_superseded_file_is_built_again_as_a_full_build_would(built_warehouse,
         [ids],
     )
     assert len(pairs) > len(ids) / 2 and all(built == first for built, first in pairs)
+
+
+def test_a_slow_file_that_commits_after_a_later_load_is_built_next_time(
+    built_warehouse, sample_tree, tmp_path, monkeypatch
+):
+    """Two loaders at once: one has claimed a late file (its load id comes first) and is still
+    landing it when the other lands the rest of the late batch (higher load ids) and a build runs.
+    That build stops below the claimed load; once the slow file commits, the next build takes
+    everything, equal to a full rebuild. (Reading the later loads first would have moved every
+    watermark past the slow file's id, and no build would ever read it.)"""
+    db = tmp_path / "in_flight.duckdb"
+    shutil.copy(built_warehouse, db)
+    quick, slow = tmp_path / "quick", tmp_path / "slow"
+    shutil.copytree(sample_tree[1], quick)
+    slow_file = sorted((quick / "encounters").rglob("*.csv"))[0]
+    (slow / slow_file.parent.relative_to(quick)).mkdir(parents=True)
+    slow_file = slow_file.rename(slow / slow_file.relative_to(quick))
+    con = duckdb.connect(str(db))
+    (slow_id,) = con.execute(
+        "insert into raw.load_ledger (load_id, run_id, entity, source_uri, etag, size_bytes, state,"
+        " rows_read, rows_landed, rows_rejected, started_at, finished_at)"
+        " values (nextval('raw.load_id_seq'), 'slow', 'encounters', ?, 'pending', 0, 'claimed', 0, 0, 0, now(), now())"
+        " returning load_id",
+        [slow_file.as_uri()],
+    ).fetchone()
+    con.close()
+    load_into(db, quick)
+    # A DuckDB loader takes any claim it finds at start for a dead loader's; on a server the slow
+    # loader's claim stands while its file lands.
+    con = duckdb.connect(str(db))
+    con.execute("update raw.load_ledger set state = 'claimed', error_code = null where load_id = ?", [slow_id])
+    con.close()
+    dbt("build", db=db)
+    assert query(db, "select load_horizon from main_staging.stg_landing__load_horizon") == [(slow_id - 1,)]
+    assert snapshot(db) == snapshot(built_warehouse)  # the quick loads wait for the slow one
+
+    con = duckdb.connect(str(db))
+    con.execute("delete from raw.load_ledger where load_id = ?", [slow_id])  # the claim becomes the landing
+    con.close()
+    target = DuckDBTarget(str(db))
+    monkeypatch.setattr(target, "next_load_id", lambda: slow_id)
+    try:
+        load(str(slow), target, progress=False)
+    finally:
+        target.close()
+    dbt("build", db=db)
+    full = tmp_path / "full.duckdb"
+    shutil.copy(db, full)
+    dbt("build", "--full-refresh", db=full)
+    incremental, rebuilt = snapshot(db), snapshot(full)
+    for name in CONTRACT_RELATIONS:
+        assert incremental[name] == rebuilt[name], name
+    assert query(db, "select count(*) from FactPatientEncounters where LoadID = ?", [slow_id])[0][0] > 0
 
 
 def test_a_build_with_nothing_new_changes_nothing(late_warehouse, tmp_path):

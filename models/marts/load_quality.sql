@@ -5,7 +5,8 @@
   RuleCode '(all)' carries the day's totals (rows read, landed, rejected); each
   rule code carries the rows it rejected (a row breaking two rules counts for
   both); a refused file shows under its file-level code with all its rows.
-  Superseded file versions count on the day they were loaded.
+  Superseded file versions count on the day they were loaded. Loads up to the
+  build's load horizon, as every other model.
 -#}
 
 with
@@ -22,7 +23,9 @@ ledger as (
         rows_rejected,
         cast(finished_at as date) as load_date
     from {{ source('landing', 'load_ledger') }}
-    where state in ('landed', 'superseded', 'rejected')
+    where
+        state in ('landed', 'superseded', 'rejected')
+        and {{ within_load_horizon('load_id') }}
 
 ),
 
@@ -33,6 +36,7 @@ rejected_rows as (
         rule_code,
         line
     from {{ source('landing', 'rejected_rows') }}
+    where {{ within_load_horizon('load_id') }}
 
 ),
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('landing', 'appointments') }}
+    where {{ within_load_horizon() }}
 
 ),
 

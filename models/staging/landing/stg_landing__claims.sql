@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('landing', 'claims') }}
+    where {{ within_load_horizon() }}
 
 ),
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('landing', 'encounters') }}
+    where {{ within_load_horizon() }}
 
 ),
 
