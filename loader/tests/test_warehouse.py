@@ -216,6 +216,18 @@ def test_a_slow_file_that_commits_after_a_later_load_is_built_next_time(
     assert query(db, "select count(*) from FactPatientEncounters where LoadID = ?", [slow_id])[0][0] > 0
 
 
+def test_registries_of_rare_members_remember_the_last_load_they_examined(late_warehouse):
+    """Hospitals, providers and diagnosis codes seldom get a new id: their registries record the
+    load horizon of the build that examined them, so the next build reads only later loads (not
+    every load since the one that gave their newest key)."""
+    ((horizon,),) = query(late_warehouse, "select load_horizon from main_staging.stg_landing__load_horizon")
+    for registry in ("int_hospital_keys", "int_provider_keys", "int_diagnosis_keys"):
+        ((through, rows),) = query(
+            late_warehouse, f"select max(registered_through_load), count(*) from main_staging.{registry}"
+        )
+        assert through == horizon and rows > 0, registry
+
+
 def test_a_build_with_nothing_new_changes_nothing(late_warehouse, tmp_path):
     db = tmp_path / "again.duckdb"
     shutil.copy(late_warehouse, db)
