@@ -80,3 +80,13 @@ def test_late_batch_names_members_held_back_from_batch_one(tmp_path):
     assert held & _ids(tmp_path / "b1", "encounters", "patient_id")
     late_hospitals = _ids(tmp_path / "b2", "hospitals", "hospital_id")
     assert late_hospitals and not late_hospitals & _ids(tmp_path / "b1", "hospitals", "hospital_id")
+
+
+def test_gzip_every_part_lands_every_row(tmp_path, run_load, target):
+    rows = generate(tmp_path / "gz", 2000, seed=2, rows_per_file=300, gzip_every=1)
+    parts = [p for p in (tmp_path / "gz").rglob("part-*") if p.is_file()]
+    assert parts and all(p.name.endswith(".gz") for p in parts)
+    report = run_load(tmp_path / "gz")
+    assert report.rows == (sum(rows.values()), sum(rows.values()), 0)
+    for entity in ENTITIES:
+        assert target.con.execute(f"select count(*) from raw.{entity}").fetchall()[0][0] == rows[entity], entity
