@@ -14,8 +14,8 @@ At each size:
    opened afresh.
 3. Region/year figures read from the EncountersByRegion aggregate.
 With two sizes or more, how each run grows with the data (seconds per million encounters,
-between the smallest and the largest size) and the incremental share that growth leads to
-at 100M: a projection, marked as one, for a machine without the disk for the 100M run.
+between the smallest and the largest size) and, when the largest is below 100M, the
+incremental share that growth leads to at 100M: a projection, marked as one.
 Writes bench/results/warehouse.md and .json (--name: another name, e.g. for a 100M run alone).
 From 50M encounters every generated file is gzipped, so the 100M files take about 12 GB.
 """
