@@ -7,14 +7,11 @@
 -#}
 {% macro changed_members(id_column, key_column, entity_relation, dimension_key, entity_id_column=none) %}
     (
-        {{ key_column }} > (select coalesce(max({{ dimension_key }}), 0) from {{ this }})
+        {{ key_column }} > {{ watermark('coalesce(max(' ~ dimension_key ~ '), 0)') }}
         or {{ id_column }} in (
             select {{ entity_id_column or id_column }}
             from {{ entity_relation }}
-            where _load_id > (
-                select coalesce(max(LoadID), 0) - {{ var('incremental_lookback_loads') }}
-                from {{ this }}
-            )
+            where _load_id > {{ watermark("coalesce(max(LoadID), 0) - " ~ var('incremental_lookback_loads')) }}
         )
         or {{ key_column }} in (
             select {{ dimension_key }}

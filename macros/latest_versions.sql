@@ -17,8 +17,10 @@
 {% macro latest_versions(relation, key, columns) %}
 {%- set carried = columns + ['updated_at', '_load_id', '_source_file', '_source_line', '_loaded_at'] -%}
 {%- set ordering = [key, 'updated_at', '_load_id', '_source_line'] -%}
-{%- set watermark -%}
-    (select coalesce(max(_load_id), 0) - {{ var('incremental_lookback_loads') }} from {{ this }})
+{%- set built_through -%}
+    {%- if is_incremental() -%}
+        {{ watermark("coalesce(max(_load_id), 0) - " ~ var('incremental_lookback_loads')) }}
+    {%- endif -%}
 {%- endset -%}
 with
 
@@ -28,7 +30,7 @@ with
         select
             {{ carried | join(',\n            ') }}
         from {{ relation }}
-        where _load_id > {{ watermark }}
+        where _load_id > {{ built_through }}
 
     ),
 
@@ -51,7 +53,7 @@ with
         from {{ relation }}
         where
             {{ key }} in (select {{ key }} from resurfaced)
-            and _load_id <= {{ watermark }}
+            and _load_id <= {{ built_through }}
 
     ),
 

@@ -41,6 +41,11 @@
         {{ newest_key_load }}
     {%- endif -%}
 {%- endset -%}
+{%- set loaded_after -%}
+    {%- if is_incremental() -%}
+        {{ watermark('coalesce(' ~ examined_through ~ ', 0) - ' ~ var('incremental_lookback_loads')) }}
+    {%- endif -%}
+{%- endset -%}
 with
 
 appearances as (
@@ -51,10 +56,7 @@ appearances as (
         {{ a.get('order', 'cast(_load_id as ' ~ dbt.type_bigint() ~ ') * 10000000000 + _source_line') }} as seen_order
     from {{ a.relation }}
     {% if is_incremental() and 'order' not in a %}
-        where _load_id > (
-            select coalesce({{ examined_through }}, 0) - {{ var('incremental_lookback_loads') }}
-            from {{ this }}
-        )
+        where _load_id > {{ loaded_after }}
     {% endif %}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}

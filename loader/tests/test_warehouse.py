@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -226,6 +227,22 @@ def test_registries_of_rare_members_remember_the_last_load_they_examined(late_wa
             late_warehouse, f"select max(registered_through_load), count(*) from main_staging.{registry}"
         )
         assert through == horizon and rows > 0, registry
+
+
+def test_incremental_reads_compare_load_ids_with_a_literal(late_warehouse):
+    """Each incremental model reads its starting load once and compares with it as a literal, so
+    the warehouse skips raw's older storage blocks; a subquery made DuckDB scan every row."""
+    compiled = late_warehouse.parent / "target" / "compiled" / "carestar" / "models"
+    for path in (
+        "intermediate/int_encounters_deduplicated.sql",
+        "intermediate/int_patient_keys.sql",
+        "intermediate/int_provider_keys.sql",
+        "marts/fct_patient_encounters.sql",
+        "marts/dim_patient.sql",
+    ):
+        sql = (compiled / path).read_text()
+        assert re.search(r"_load_id > -?\d+\b", sql), path
+        assert not re.search(r"_load_id > \(", sql), path
 
 
 def test_a_build_with_nothing_new_changes_nothing(late_warehouse, tmp_path):

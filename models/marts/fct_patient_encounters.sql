@@ -23,8 +23,10 @@
     'encounter_id', 'patient_id', 'provider_id', 'hospital_id', 'diagnosis_code_key',
     'encounter_date', 'billing_amount', 'encounter_duration', '_load_id',
 ] -%}
-{%- set watermark -%}
-    (select coalesce(max(LoadID), 0) - {{ var('incremental_lookback_loads') }} from {{ this }})
+{%- set built_through -%}
+    {%- if is_incremental() -%}
+        {{ watermark("coalesce(max(LoadID), 0) - " ~ var('incremental_lookback_loads')) }}
+    {%- endif -%}
 {%- endset %}
 
 with
@@ -35,13 +37,13 @@ encounters as (
         {{ encounter_columns | join(',\n        ') }}
     from {{ ref('int_encounters_deduplicated') }}
     {% if is_incremental() %}
-        where _load_id > {{ watermark }}
+        where _load_id > {{ built_through }}
         union all
         select
             {{ encounter_columns | join(',\n            ') }}
         from {{ ref('int_encounters_deduplicated') }}
         where
-            _load_id <= {{ watermark }}
+            _load_id <= {{ built_through }}
             and encounter_id in (
                 select SourceEncounterID
                 from {{ this }}

@@ -1,0 +1,20 @@
+{#-
+  The load (or key) an incremental model has taken in up to: `expression` (an
+  aggregate over this model, e.g. coalesce(max(_load_id), 0) - lookback) as an
+  integer literal, read when the model runs. Compared with a literal, a scan of
+  raw or of a large model skips every storage block below it (DuckDB keeps the
+  minimum and maximum of each block); compared with a subquery it reads every
+  row (measured at 100M encounters: 5.8 s against 0.01 s for one registry's
+  build with nothing new). Without a table to read (parsing, the offline
+  compile for SQL Server and Redshift, a unit test whose `this` is a fixture)
+  it is the subquery itself, which means the same. Use inside
+  `{% if is_incremental() %}`.
+-#}
+{% macro watermark(expression) -%}
+    {%- if execute and not var('offline', false) and model.resource_type != 'unit_test' -%}
+        {%- set value = run_query('select ' ~ expression ~ ' as watermark from ' ~ this).columns[0].values()[0] -%}
+        {{- 'null' if value is none else (value | int) -}}
+    {%- else -%}
+        (select {{ expression }} from {{ this }})
+    {%- endif -%}
+{%- endmacro %}
