@@ -17,10 +17,9 @@
 {% macro latest_versions(relation, key, columns) %}
 {%- set carried = columns + ['updated_at', '_load_id', '_source_file', '_source_line', '_loaded_at'] -%}
 {%- set ordering = [key, 'updated_at', '_load_id', '_source_line'] -%}
+{%- set built_through_sql = "coalesce(max(_load_id), 0) - " ~ var('incremental_lookback_loads') -%}
 {%- set built_through -%}
-    {%- if is_incremental() -%}
-        {{ watermark("coalesce(max(_load_id), 0) - " ~ var('incremental_lookback_loads')) }}
-    {%- endif -%}
+    {%- if is_incremental() -%}{{ watermark(built_through_sql) }}{%- endif -%}
 {%- endset -%}
 with
 
@@ -53,7 +52,9 @@ with
         from {{ relation }}
         where
             {{ key }} in (select {{ key }} from resurfaced)
-            and _load_id <= {{ built_through }}
+            -- a subquery on purpose: DuckDB then skips this branch when no key resurfaced;
+            -- against a literal it hashed every older raw row first (1.8 s at 10M encounters)
+            and _load_id <= (select {{ built_through_sql }} from {{ this }})
 
     ),
 

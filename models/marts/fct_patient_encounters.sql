@@ -23,10 +23,9 @@
     'encounter_id', 'patient_id', 'provider_id', 'hospital_id', 'diagnosis_code_key',
     'encounter_date', 'billing_amount', 'encounter_duration', '_load_id',
 ] -%}
+{%- set built_through_sql = "coalesce(max(LoadID), 0) - " ~ var('incremental_lookback_loads') -%}
 {%- set built_through -%}
-    {%- if is_incremental() -%}
-        {{ watermark("coalesce(max(LoadID), 0) - " ~ var('incremental_lookback_loads')) }}
-    {%- endif -%}
+    {%- if is_incremental() -%}{{ watermark(built_through_sql) }}{%- endif -%}
 {%- endset %}
 
 with
@@ -43,7 +42,8 @@ encounters as (
             {{ encounter_columns | join(',\n            ') }}
         from {{ ref('int_encounters_deduplicated') }}
         where
-            _load_id <= {{ built_through }}
+            -- a subquery on purpose (see macro latest_versions)
+            _load_id <= (select {{ built_through_sql }} from {{ this }})
             and encounter_id in (
                 select SourceEncounterID
                 from {{ this }}
