@@ -13,7 +13,10 @@
 {% macro watermark(expression) -%}
     {%- if execute and not var('offline', false) and model.resource_type != 'unit_test' -%}
         {%- set value = run_query('select ' ~ expression ~ ' as watermark from ' ~ this).columns[0].values()[0] -%}
-        {{- 'null' if value is none else (value | int) -}}
+        {%- if value is none -%}
+            {{ exceptions.raise_compiler_error('watermark of ' ~ this ~ ' is NULL: coalesce its expression') }}
+        {%- endif -%}
+        {{- value | int -}}
     {%- else -%}
         (select {{ expression }} from {{ this }})
     {%- endif -%}
