@@ -110,8 +110,9 @@
 {#-
   Statements a run on this target sends, rendered by
   analyses/physical_design_ddl.sql so the offline checks parse them in the
-  target's dialect: the physical design from carestar's macros, and the MERGE
-  an incremental build of the fact sends (dbt's own macro).
+  target's dialect: the physical design from carestar's macros, the MERGE
+  an incremental build of the fact sends (dbt's own macro), and the delete and
+  insert of int_billing_exceptions' strategy replace_scopes.
 -#}
 {% macro physical_design_ddl() %}
     {{ return(adapter.dispatch('physical_design_ddl', 'carestar')()) }}
@@ -164,6 +165,19 @@
     {{ return(merge_macro(fact, staged, 'EncounterID', columns)) }}
 {% endmacro %}
 
+{% macro replace_scopes_sample() %}
+    {%- set judged = ref('int_billing_exceptions') -%}
+    {%- set staged = api.Relation.create(database=judged.database, schema=judged.schema, identifier=judged.identifier ~ '__dbt_tmp') -%}
+    {%- set columns = [] -%}
+    {%- for name, type in [('scope_key', 'varchar(80)'), ('row_kind', 'varchar(10)'), ('rule_code', 'varchar(4)'),
+        ('record_id', 'varchar(64)'), ('amount', 'decimal(10, 2)')] -%}
+        {%- do columns.append(api.Column.create(name, type)) -%}
+    {%- endfor -%}
+    {{ return(get_incremental_replace_scopes_sql({
+        'target_relation': judged, 'temp_relation': staged, 'unique_key': 'scope_key', 'dest_columns': columns,
+    })) }}
+{% endmacro %}
+
 {% macro default__physical_design_ddl() %}
     {%- set fact = ref('fct_patient_encounters') -%}
     {%- set appointments = ref('int_appointments_deduplicated') -%}
@@ -173,6 +187,7 @@
         fact_physical_design(fact),
         missed_appointments_index(appointments),
         fact_merge_sample(default__get_merge_sql),
+        replace_scopes_sample(),
     ]) }}
 {% endmacro %}
 
@@ -184,6 +199,7 @@
         contract_table_ddl('dim_date'),
         contract_table_ddl('dim_hospital'),
         fact_merge_sample(default__get_merge_sql),
+        replace_scopes_sample(),
         redshift_materialized_view_ddl(ref('encounters_by_region'), body),
     ]) }}
 {% endmacro %}

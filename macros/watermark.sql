@@ -8,15 +8,19 @@
   build with nothing new). Without a table to read (parsing, the offline
   compile for SQL Server and Redshift, a unit test whose `this` is a fixture)
   it is the subquery itself, which means the same. Use inside
-  `{% if is_incremental() %}`.
+  `{% if is_incremental() %}`. With type='date' the value is a date.
 -#}
-{% macro watermark(expression) -%}
+{% macro watermark(expression, type='integer') -%}
     {%- if execute and not var('offline', false) and model.resource_type != 'unit_test' -%}
         {%- set value = run_query('select ' ~ expression ~ ' as watermark from ' ~ this).columns[0].values()[0] -%}
         {%- if value is none -%}
             {{ exceptions.raise_compiler_error('watermark of ' ~ this ~ ' is NULL: coalesce its expression') }}
         {%- endif -%}
-        {{- value | int -}}
+        {%- if type == 'date' -%}
+            cast('{{ value }}' as date)
+        {%- else -%}
+            {{- value | int -}}
+        {%- endif -%}
     {%- else -%}
         (select {{ expression }} from {{ this }})
     {%- endif -%}

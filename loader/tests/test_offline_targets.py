@@ -89,6 +89,12 @@ def test_the_incremental_merge_statement_is_captured(compiled):
     assert "merge into" in ddl and "when matched then update set" in ddl and "encounterid" in ddl
 
 
+def test_the_billing_exceptions_scope_replacement_is_captured(compiled):
+    _, _, path = compiled
+    ddl = _model_sql(path, "physical_design_ddl").lower()
+    assert "delete from" in ddl and "int_billing_exceptions" in ddl and "where row_kind <> 'scope'" in ddl
+
+
 def test_redshift_distribution_and_sort_keys(compiled):
     target, _, path = compiled
     if target != "redshift":

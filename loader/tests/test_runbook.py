@@ -42,7 +42,15 @@ def test_the_runbook_recovers_a_failed_night(built_warehouse, sample_tree, tmp_p
     finally:
         target.close()
     assert night.count("failed") > 0
-    dbt("build", "--select", "billing_exceptions", "--vars", "{billing_norm_multiplier: 'broken'}", db=db, check=False)
+    dbt(
+        "build",
+        "--select",
+        "int_billing_exceptions billing_exceptions",
+        "--vars",
+        "{billing_norm_multiplier: 'broken'}",
+        db=db,
+        check=False,
+    )
 
     # 1. the failed run and its error
     failed_nodes = query(db, steps["1a"])

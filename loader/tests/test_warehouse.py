@@ -36,12 +36,13 @@ def _keys(db: Path) -> dict[str, dict]:
     return {name: dict(query(db, sql)) for name, sql in KEYS.items()}
 
 
-def _build_and_compare_with_a_full_refresh(db: Path, tmp_path: Path) -> None:
+def _build_and_compare_with_a_full_refresh(db: Path, tmp_path: Path, *args: str) -> None:
     """Build `db` incrementally, and a copy of it in full: every contract relation equal, row for row."""
-    dbt("build", db=db)
-    full = tmp_path / "full.duckdb"
+    dbt("build", *args, db=db)
+    full = tmp_path / "full" / "full.duckdb"  # its own folder: dbt's target/ beside it stays apart
+    full.parent.mkdir()
     shutil.copy(db, full)
-    dbt("build", "--full-refresh", db=full)
+    dbt("build", "--full-refresh", *args, db=full)
     incremental, rebuilt = snapshot(db), snapshot(full)
     for name in CONTRACT_RELATIONS:
         assert incremental[name] == rebuilt[name], name
@@ -239,10 +240,88 @@ def test_incremental_reads_compare_load_ids_with_a_literal(late_warehouse):
         "intermediate/int_provider_keys.sql",
         "marts/fct_patient_encounters.sql",
         "marts/dim_patient.sql",
+        "intermediate/int_billing_exceptions.sql",
     ):
         sql = (compiled / path).read_text()
         assert re.search(r"_load_id > -?\d+\b", sql), path
         assert not re.search(r"_load_id > \(", sql), path
+
+
+CLAIM_COLUMNS = (
+    "claim_id encounter_id patient_id provider_id payer submitted_date adjudicated_date claim_status"
+    " denial_reason_code billed_amount allowed_amount paid_amount"
+).split()
+
+
+def _claims_moving_between_encounters(db: Path) -> tuple[list[dict], dict[str, str]]:
+    """Claim versions that move claims between the scopes BillingExceptions judges them in:
+    the only claim of an old encounter moves to another encounter, another loses its encounter,
+    a claim that named none gets one, and a new second claim arrives."""
+    single = query(
+        db,
+        "select claims.claim_id, claims.encounter_id from main_staging.int_claims_deduplicated as claims"
+        " inner join main_staging.int_encounters_deduplicated as encounters using (encounter_id)"
+        " where encounters.encounter_date < date '2026-06-01' and claims.encounter_id in ("
+        "  select encounter_id from main_staging.int_claims_deduplicated group by encounter_id having count(*) = 1)"
+        " order by claims.claim_id limit 4",
+    )
+    (unnamed,) = query(
+        db, "select claim_id from main_staging.int_claims_deduplicated where encounter_id is null order by 1 limit 1"
+    )[0]
+
+    def version(of_claim: str, **changes: str) -> dict:
+        (row,) = query(
+            db,
+            f"select {', '.join(CLAIM_COLUMNS)} from main_staging.int_claims_deduplicated where claim_id = ?",
+            [of_claim],
+        )
+        out = {c: "" if v is None else str(v) for c, v in zip(CLAIM_COLUMNS, row, strict=True)}
+        return {**out, **changes, "updated_at": "2026-11-20T00:00:00Z"}
+
+    rows = [
+        version(single[0][0], encounter_id=single[1][1]),
+        version(single[2][0], encounter_id=""),
+        version(unnamed, encounter_id=single[3][1]),
+        version(single[1][0], claim_id="CLM-LATE-0000001"),
+    ]
+    return rows, {"left alone": single[0][1], "named now": single[3][1]}
+
+
+def test_billing_exceptions_follow_claims_that_move_between_encounters(built_warehouse, tmp_path):
+    """Only the scopes a night touched are judged again, including the encounter a claim left."""
+    db = tmp_path / "moves.duckdb"
+    shutil.copy(built_warehouse, db)
+    rows, encounters = _claims_moving_between_encounters(db)
+    batch = tmp_path / "batch3"
+    path = batch / "claims" / "batch=003" / "part-00000.csv"
+    path.parent.mkdir(parents=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=[*CLAIM_COLUMNS, "updated_at"])
+        writer.writeheader()
+        writer.writerows(rows)
+    load_into(db, batch)
+    _build_and_compare_with_a_full_refresh(db, tmp_path)
+    compiled = db.parent / "target" / "compiled" / "carestar" / "models" / "intermediate"
+    assert "changed_claims" in (compiled / "int_billing_exceptions.sql").read_text()  # judged incrementally
+    found = dict(query(db, "select RecordID, RuleCode from BillingExceptions where RecordType = 'encounter'"))
+    assert found.get(encounters["left alone"]) == "BE05"  # its only claim moved away
+    claims = dict(query(db, "select RecordID, RuleCode from BillingExceptions where RecordType = 'claim'"))
+    assert claims.get(rows[1]["claim_id"]) == "BE04"  # names no encounter now
+
+
+@pytest.mark.parametrize(
+    "later_vars",
+    ["{as_of_date: '2027-01-15'}", "{as_of_date: '2026-06-01'}", "{billing_norm_multiplier: 2}"],
+    ids=["a later run date", "an earlier run date", "another threshold"],
+)
+def test_billing_exceptions_follow_the_run_date_and_thresholds(late_warehouse, tmp_path, later_vars):
+    """BE05 depends on the run date and every rule on the vars: a build with nothing new but
+    another date or threshold gives what a full build with them gives."""
+    db = tmp_path / "later.duckdb"
+    shutil.copy(late_warehouse, db)
+    before = query(db, "select count(*) from BillingExceptions")
+    _build_and_compare_with_a_full_refresh(db, tmp_path, "--vars", later_vars)
+    assert query(db, "select count(*) from BillingExceptions") != before
 
 
 def test_a_build_with_nothing_new_changes_nothing(late_warehouse, tmp_path):

@@ -1,0 +1,42 @@
+{#-
+  Incremental strategy replace_scopes (int_billing_exceptions): the model's
+  rows each belong to a scope (its unique_key column), and an incremental
+  build returns every row of each scope it judged again, plus one row of
+  row_kind 'scope' per such scope, so a scope whose rows all went away is
+  still named. Those scopes' rows are deleted and the returned rows, less the
+  'scope' markers, inserted; a '#all' marker replaces every row. Two
+  statements in the model's transaction, on every target.
+-#}
+{% macro get_incremental_replace_scopes_sql(arg_dict) %}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set scope = adapter.quote(arg_dict['unique_key']) -%}
+    {%- set column_list = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+delete from {{ target }}
+where
+    {{ scope }} in (select {{ scope }} from {{ source }})
+    or exists (select 1 from {{ source }} where {{ scope }} = '#all');
+insert into {{ target }} ({{ column_list }})
+select {{ column_list }}
+from {{ source }}
+where row_kind <> 'scope'
+{% endmacro %}
+
+
+{#-
+  Whether an incremental int_billing_exceptions must judge every record again:
+  its last build used other thresholds, or a file was superseded since (the
+  deduplicated tables may then have rewritten keys with older load ids, which
+  no watermark finds). Read when the model runs; where there is no table to
+  read (parsing, the offline compile, unit tests) it is false.
+-#}
+{% macro judged_with_other_inputs(rules_signature, superseded_count) %}
+    {%- if not execute or var('offline', false) or model.resource_type == 'unit_test' -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set same = run_query(
+        "select count(*) from " ~ this ~ " where row_kind = 'build'"
+        ~ " and rules_signature = '" ~ rules_signature ~ "' and superseded_count = " ~ superseded_count
+    ).columns[0].values()[0] -%}
+    {{ return(same == 0) }}
+{% endmacro %}
