@@ -7,7 +7,6 @@
 
 -- depends_on: {{ source('landing', 'claims') }}
 
-
 {#-
   The rows of BillingExceptions (docs/marts.md), judged incrementally. The
   rules, each judged within one scope:
@@ -115,7 +114,7 @@ all_claims as {{ inline_cte() }} (
 
     ),
 
-    norm_encounters as (
+    norm_encounters as {{ inline_cte() }} (
 
         select
             encounter_id,
@@ -227,7 +226,7 @@ all_claims as {{ inline_cte() }} (
 
     ),
 
-    norm_encounters as (
+    norm_encounters as {{ inline_cte() }} (
 
         select
             encounter_id,
