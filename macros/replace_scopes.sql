@@ -36,7 +36,8 @@ where row_kind <> 'scope'
     {%- endif -%}
     {%- set same = run_query(
         "select count(*) from " ~ this ~ " where row_kind = 'build'"
-        ~ " and rules_signature = '" ~ rules_signature ~ "' and superseded_count = " ~ superseded_count
+        ~ " and rules_signature = '" ~ rules_signature | replace("'", "''") ~ "'"
+        ~ " and superseded_count = " ~ superseded_count
     ).columns[0].values()[0] -%}
     {{ return(same == 0) }}
 {% endmacro %}

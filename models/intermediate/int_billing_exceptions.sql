@@ -502,7 +502,7 @@ final as (
         cast(horizon.load_horizon as {{ dbt.type_bigint() }}) as built_through,
         as_of.as_of_date as judged_as_of,
         cast({{ superseded_count }} as {{ dbt.type_bigint() }}) as superseded_count,
-        cast('{{ rules_signature }}' as varchar(100)) as rules_signature
+        cast('{{ rules_signature | replace("'", "''") }}' as varchar(100)) as rules_signature
     from horizon
     cross join as_of
 
