@@ -307,6 +307,8 @@ def test_billing_exceptions_follow_claims_that_move_between_encounters(built_war
     assert found.get(encounters["left alone"]) == "BE05"  # its only claim moved away
     claims = dict(query(db, "select RecordID, RuleCode from BillingExceptions where RecordType = 'claim'"))
     assert claims.get(rows[1]["claim_id"]) == "BE04"  # names no encounter now
+    second = "select count(*) from BillingExceptions where RuleCode = 'BE06' and SourceEncounterID = ?"
+    assert query(db, second, [encounters["named now"]]) == [(1,)]  # a claim that named none joined it
 
 
 @pytest.mark.parametrize(
