@@ -36,8 +36,40 @@
     var('billing_norm_multiplier'), var('billing_norm_min_encounters'),
     var('claim_amount_tolerance'), var('unclaimed_after_days'),
 ] | join('|') -%}
+{%- set encounter_columns = [
+    'encounter_id', 'provider_id', 'diagnosis_code_key', 'encounter_date', 'billing_amount',
+] -%}
+{%- set claim_columns = ['claim_id', 'encounter_id', 'provider_id', 'submitted_date', 'billed_amount'] -%}
+{#- every row: its columns and types, and what each kind of row puts in them (null where not named) -#}
+{%- set row_columns = [
+    ('scope_key', 'varchar(80)'), ('row_kind', 'varchar(10)'), ('rule_code', 'varchar(4)'),
+    ('record_type', 'varchar(10)'), ('record_id', 'varchar(64)'), ('encounter_id', 'varchar(64)'),
+    ('provider_id', 'varchar(64)'), ('record_date', 'date'), ('amount', 'decimal(10, 2)'),
+    ('built_through', dbt.type_bigint()), ('judged_as_of', 'date'), ('superseded_count', dbt.type_bigint()),
+    ('rules_signature', 'varchar(100)'),
+] -%}
 {%- set superseded_count = '(select count(*) from ' ~ superseded_loads() ~ ' as superseded)' -%}
 {%- set unclaimed_line = dbt.dateadd('day', -1 * var('unclaimed_after_days'), as_of_date()) -%}
+{%- set exception_row = {'row_kind': "'exception'"} -%}
+{%- for name in [
+    'scope_key', 'rule_code', 'record_type', 'record_id', 'encounter_id', 'provider_id', 'record_date', 'amount',
+] -%}
+    {%- do exception_row.update({name: 'exceptions.' ~ name}) -%}
+{%- endfor -%}
+{%- set scope_row = {'scope_key': 'scopes.scope_key', 'row_kind': "'scope'"} -%}
+{%- set build_row = {
+    'scope_key': "'#build'", 'row_kind': "'build'", 'built_through': 'horizon.load_horizon',
+    'judged_as_of': 'as_of.as_of_date', 'superseded_count': superseded_count,
+    'rules_signature': "'" ~ rules_signature | replace("'", "''") ~ "'",
+} -%}
+{%- set select_lists = {} -%}
+{%- for kind, given in [('exception', exception_row), ('scope', scope_row), ('build', build_row)] -%}
+    {%- set items = [] -%}
+    {%- for name, type in row_columns -%}
+        {%- do items.append('cast(' ~ given.get(name, 'null') ~ ' as ' ~ type ~ ') as ' ~ name) -%}
+    {%- endfor -%}
+    {%- do select_lists.update({kind: items}) -%}
+{%- endfor -%}
 {%- set judge_all = not is_incremental() or judged_with_other_inputs(rules_signature, superseded_count) -%}
 {%- if not judge_all -%}
     {%- set built_through = watermark(
@@ -66,11 +98,7 @@ horizon as (
 all_encounters as {{ inline_cte() }} (
 
     select
-        encounter_id,
-        provider_id,
-        diagnosis_code_key,
-        encounter_date,
-        billing_amount,
+        {{ encounter_columns | join(',\n        ') }},
         _load_id
     from {{ ref('int_encounters_deduplicated') }}
 
@@ -79,11 +107,7 @@ all_encounters as {{ inline_cte() }} (
 all_claims as {{ inline_cte() }} (
 
     select
-        claim_id,
-        encounter_id,
-        provider_id,
-        submitted_date,
-        billed_amount,
+        {{ claim_columns | join(',\n        ') }},
         _load_id
     from {{ ref('int_claims_deduplicated') }}
 
@@ -93,11 +117,7 @@ all_claims as {{ inline_cte() }} (
     encounters as (
 
         select
-            encounter_id,
-            provider_id,
-            diagnosis_code_key,
-            encounter_date,
-            billing_amount
+            {{ encounter_columns | join(',\n            ') }}
         from all_encounters
 
     ),
@@ -105,11 +125,7 @@ all_claims as {{ inline_cte() }} (
     claims as (
 
         select
-            claim_id,
-            encounter_id,
-            provider_id,
-            submitted_date,
-            billed_amount
+            {{ claim_columns | join(',\n            ') }}
         from all_claims
 
     ),
@@ -117,11 +133,7 @@ all_claims as {{ inline_cte() }} (
     norm_encounters as {{ inline_cte() }} (
 
         select
-            encounter_id,
-            provider_id,
-            diagnosis_code_key,
-            encounter_date,
-            billing_amount
+            {{ encounter_columns | join(',\n            ') }}
         from all_encounters
 
     ),
@@ -146,11 +158,7 @@ all_claims as {{ inline_cte() }} (
     changed_claims as (
 
         select
-            claim_id,
-            encounter_id,
-            provider_id,
-            submitted_date,
-            billed_amount
+            {{ claim_columns | join(',\n            ') }}
         from all_claims
         where _load_id > {{ built_through }}
 
@@ -194,11 +202,7 @@ all_claims as {{ inline_cte() }} (
     encounters as (
 
         select
-            encounter_id,
-            provider_id,
-            diagnosis_code_key,
-            encounter_date,
-            billing_amount
+            {{ encounter_columns | join(',\n            ') }}
         from all_encounters
         where encounter_id in (select encounter_id from touched_encounters)
 
@@ -207,20 +211,12 @@ all_claims as {{ inline_cte() }} (
     claims as (
 
         select
-            claim_id,
-            encounter_id,
-            provider_id,
-            submitted_date,
-            billed_amount
+            {{ claim_columns | join(',\n            ') }}
         from all_claims
         where encounter_id in (select encounter_id from touched_encounters)
         union all
         select
-            claim_id,
-            encounter_id,
-            provider_id,
-            submitted_date,
-            billed_amount
+            {{ claim_columns | join(',\n            ') }}
         from changed_claims
         where encounter_id is null
 
@@ -229,11 +225,7 @@ all_claims as {{ inline_cte() }} (
     norm_encounters as {{ inline_cte() }} (
 
         select
-            encounter_id,
-            provider_id,
-            diagnosis_code_key,
-            encounter_date,
-            billing_amount
+            {{ encounter_columns | join(',\n            ') }}
         from all_encounters
         where exists (select 1 from changed_encounters)
 
@@ -458,51 +450,15 @@ exceptions as (
 final as (
 
     select
-        cast(exceptions.scope_key as varchar(80)) as scope_key,
-        cast('exception' as varchar(10)) as row_kind,
-        cast(exceptions.rule_code as varchar(4)) as rule_code,
-        cast(exceptions.record_type as varchar(10)) as record_type,
-        cast(exceptions.record_id as varchar(64)) as record_id,
-        cast(exceptions.encounter_id as varchar(64)) as encounter_id,
-        cast(exceptions.provider_id as varchar(64)) as provider_id,
-        cast(exceptions.record_date as date) as record_date,
-        cast(exceptions.amount as decimal(10, 2)) as amount,
-        cast(null as {{ dbt.type_bigint() }}) as built_through,
-        cast(null as date) as judged_as_of,
-        cast(null as {{ dbt.type_bigint() }}) as superseded_count,
-        cast(null as varchar(100)) as rules_signature
+        {{ select_lists['exception'] | join(',\n        ') }}
     from exceptions
     union all
     select
-        cast(scope_key as varchar(80)) as scope_key,
-        cast('scope' as varchar(10)) as row_kind,
-        cast(null as varchar(4)) as rule_code,
-        cast(null as varchar(10)) as record_type,
-        cast(null as varchar(64)) as record_id,
-        cast(null as varchar(64)) as encounter_id,
-        cast(null as varchar(64)) as provider_id,
-        cast(null as date) as record_date,
-        cast(null as decimal(10, 2)) as amount,
-        cast(null as {{ dbt.type_bigint() }}) as built_through,
-        cast(null as date) as judged_as_of,
-        cast(null as {{ dbt.type_bigint() }}) as superseded_count,
-        cast(null as varchar(100)) as rules_signature
+        {{ select_lists['scope'] | join(',\n        ') }}
     from scopes
     union all
     select
-        cast('#build' as varchar(80)) as scope_key,
-        cast('build' as varchar(10)) as row_kind,
-        cast(null as varchar(4)) as rule_code,
-        cast(null as varchar(10)) as record_type,
-        cast(null as varchar(64)) as record_id,
-        cast(null as varchar(64)) as encounter_id,
-        cast(null as varchar(64)) as provider_id,
-        cast(null as date) as record_date,
-        cast(null as decimal(10, 2)) as amount,
-        cast(horizon.load_horizon as {{ dbt.type_bigint() }}) as built_through,
-        as_of.as_of_date as judged_as_of,
-        cast({{ superseded_count }} as {{ dbt.type_bigint() }}) as superseded_count,
-        cast('{{ rules_signature | replace("'", "''") }}' as varchar(100)) as rules_signature
+        {{ select_lists['build'] | join(',\n        ') }}
     from horizon
     cross join as_of
 
