@@ -31,7 +31,7 @@ where row_kind <> 'scope'
   read (parsing, the offline compile, unit tests) it is false.
 -#}
 {% macro judged_with_other_inputs(rules_signature, superseded_count) %}
-    {%- if not execute or var('offline', false) or model.resource_type == 'unit_test' -%}
+    {%- if not this_is_readable() -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set same = run_query(

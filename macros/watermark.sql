@@ -11,7 +11,7 @@
   `{% if is_incremental() %}`. With type='date' the value is a date.
 -#}
 {% macro watermark(expression, type='integer') -%}
-    {%- if execute and not var('offline', false) and model.resource_type != 'unit_test' -%}
+    {%- if this_is_readable() -%}
         {%- set value = run_query('select ' ~ expression ~ ' as watermark from ' ~ this).columns[0].values()[0] -%}
         {%- if value is none -%}
             {{ exceptions.raise_compiler_error('watermark of ' ~ this ~ ' is NULL: coalesce its expression') }}
@@ -25,3 +25,12 @@
         (select {{ expression }} from {{ this }})
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+  Whether a model can read its own built table now: only when dbt executes it,
+  not while parsing, not in the offline compile for SQL Server and Redshift,
+  and not in a unit test (whose `this` is a fixture).
+-#}
+{% macro this_is_readable() %}
+    {{ return(execute and not var('offline', false) and model.resource_type != 'unit_test') }}
+{% endmacro %}
