@@ -4,8 +4,8 @@ A target owns one database connection and one transaction per file. The
 ledger's SQL is written once here (portable, `?` placeholders); targets differ
 only in how they connect and how rows travel in bulk:
 
-- DuckDB: batches are validated into Arrow on a second connection to the same
-  database (in the reader's thread) and inserted from it inside the file's transaction.
+- DuckDB: batches are held as read, a few row groups' worth at a time, and one
+  `insert ... select` validates them and inserts the valid rows inside the file's transaction.
 - PostgreSQL: batches are validated into Arrow in an in-memory DuckDB, written
   as CSV in memory by pyarrow and streamed into `COPY ... FROM STDIN`.
 - SQL Server (land_sqlserver.py): the driver's bulk copy into per-load staging
@@ -35,7 +35,7 @@ from carestar.contract import ENTITIES, Entity, Kind
 from carestar.ledger import LEDGER_COLUMNS, LEGACY_LINEAGE_COLUMNS, RUN_COLUMNS, SCHEMA, FileResult, schema_ddl
 from carestar.pgbinary import copy_rows
 from carestar.read import RowReject
-from carestar.validate import rejects_sql, valid_count, valid_rows_sql, validate_batch, validated_arrow
+from carestar.validate import rejects_sql, valid_count, valid_rows_sql, validate_batch, validated_arrow, validation_sql
 
 DEFAULT_DUCKDB_PATH = "warehouse/carestar.duckdb"
 REJECT_COLUMNS = "load_id, entity, source_uri, line, column_name, rule_code"
@@ -46,8 +46,9 @@ def duckdb_path() -> str:
 
 
 DEFAULT_MEMORY_LIMIT = "128MB"
-# DuckDB: a file of up to this many rows lands in one insert (DuckDBTarget.land_valid).
-WHOLE_FILE_ROWS = 300_000
+# DuckDB: rows held before one statement validates and inserts them (DuckDBTarget.land_valid):
+# four of DuckDB's row groups, so a file of up to a few hundred thousand rows lands in one insert.
+HELD_ROWS = 4 * 122_880
 
 
 def _validation_duckdb(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
@@ -159,9 +160,13 @@ class Target(ABC):
         """Before a file's first batch (targets that stage rows outside the transaction)."""
         return None
 
-    def finish_batches(self, entity: Entity, load_id: int, uri: str) -> None:
-        """After a file's last batch, inside its transaction: move staged rows into the raw tables."""
-        return None
+    def finish_batches(self, entity: Entity, load_id: int, uri: str) -> int:
+        """After a file's last batch, inside its transaction: move staged rows into the raw tables.
+
+        Returns the valid rows counted here rather than by `validate` (targets that
+        validate as they land); the pipeline checks their sum against the database.
+        """
+        return 0
 
     # -- shared SQL --------------------------------------------------------
     def ensure_schema(self) -> None:
@@ -325,18 +330,14 @@ class DuckDBTarget(Target):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.con = _open_waiting_for_lock(self.path, float(os.environ.get("CARESTAR_DUCKDB_LOCK_TIMEOUT", "600")))
-        # Batches are validated on a second connection to the same database, outside the
-        # file's transaction: a transaction keeps every table it replaced until it ends,
-        # so validating inside it would hold each batch of a multi-GB file in memory.
-        self._val = self.con.cursor()
-        self._val.execute("set timezone = 'UTC'")
         # Rows carry their line (_source_line); their order in the table means nothing, and
         # without keeping it DuckDB inserts on every core.
         self.con.execute("set preserve_insertion_order = false")
         self._in_transaction = False
         self._held: list[pa.Table] = []
         self._held_rows = 0
-        self._streaming = False
+        self._valid_landed = 0
+        self._broken: pa.Table | None = None
 
     def execute(self, sql: str, params: list | tuple = ()) -> None:
         self.con.execute(sql, list(params)).fetchall()
@@ -354,18 +355,17 @@ class DuckDBTarget(Target):
             self._in_transaction = False
 
     def rollback(self) -> None:
-        self._held, self._held_rows = [], 0
+        self._held, self._held_rows, self._broken = [], 0, None
         if self._in_transaction:
             self.con.execute("rollback")
             self._in_transaction = False
 
     def close(self) -> None:
-        self._val.close()
         self.con.close()
 
     @property
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
-        return self._val
+        return self.con  # validation runs inside the insert (_insert_held)
 
     def release_stale_claims(self) -> None:
         # One process at a time holds a DuckDB file: any claim found at start is a dead loader's.
@@ -374,48 +374,57 @@ class DuckDBTarget(Target):
             " where state = 'claimed'"
         )
 
-    # A batch is validated on the second connection into Arrow, and reaches the file's
-    # transaction through a replacement scan (DuckDB finds the local variable by its name:
-    # nothing is registered or replaced inside the transaction, so nothing is pinned).
-    validates_concurrently = True
-
-    # A file's validated batches are held back until it ends or WHOLE_FILE_ROWS is passed, so
-    # a small file lands in one insert, whose row groups DuckDB compresses on every core
-    # (batch by batch, each row group is compressed alone by the insert that fills it, the
-    # file's last one while nothing else runs). A bigger file streams batch by batch after that.
+    # A file's batches are held as read (text columns) until HELD_ROWS rows, then one
+    # statement validates them and inserts the valid rows straight into the raw table: no
+    # validated copy is made, and the insert fills a few row groups at once, compressed on
+    # every core. Only a chunk that had broken rows is validated a second time, for its
+    # rejected-row records. Reading runs ahead in its own thread meanwhile.
     def start_file(self, entity: Entity, load_id: int) -> None:
-        self._held, self._held_rows, self._streaming = [], 0, False
+        self._held, self._held_rows, self._valid_landed, self._broken = [], 0, 0, None
+
+    def validate(self, entity: Entity, table: pa.Table, detached: pa.Table | None = None) -> int:
+        self._held.append(table)
+        self._held_rows += table.num_rows
+        return 0  # valid rows are counted as they land (finish_batches)
 
     def land_valid(self, entity: Entity, load_id: int) -> None:
-        self._held.append(self._validated)
-        self._held_rows += self._validated.num_rows
-        if self._streaming or self._held_rows > WHOLE_FILE_ROWS:
-            self._streaming = True
+        if self._held_rows >= HELD_ROWS:
             self._insert_held(entity, load_id)
 
-    def finish_batches(self, entity: Entity, load_id: int, uri: str) -> None:
+    def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
+        if self._broken is None:
+            return
+        _carestar_broken = self._broken
+        self._broken = None
+        present = {n for n in _carestar_broken.column_names if n != "_line"}
+        checked = f"({validation_sql(entity, '_carestar_broken', present)}) as checked"
+        self.con.execute(
+            f"insert into {self.raw}.rejected_rows ({REJECT_COLUMNS})"
+            f" select ?, ?, ?, line, column_name, rule_code from ({rejects_sql(checked)}) as r",
+            [load_id, entity.name, uri],
+        ).fetchall()
+
+    def finish_batches(self, entity: Entity, load_id: int, uri: str) -> int:
         self._insert_held(entity, load_id)
+        self.land_value_rejects(entity, load_id, uri)
+        return self._valid_landed
 
     def _insert_held(self, entity: Entity, load_id: int) -> None:
         if not self._held:
             return
         cols = ", ".join(entity.column_names)
-        _carestar_validated = pa.concat_tables(self._held)  # chunks side by side, not copied
+        _carestar_held = pa.concat_tables(self._held)  # chunks side by side, not copied
         self._held, self._held_rows = [], 0
-        self.con.execute(
+        present = {n for n in _carestar_held.column_names if n != "_line"}
+        checked = f"({validation_sql(entity, '_carestar_held', present)}) as checked"
+        (landed,) = self.con.execute(
             f"insert into {self.raw}.{entity.name} ({cols}, _load_id, _source_line)"
-            f" select {cols}, ?, _line from ({valid_rows_sql(entity, '_carestar_validated')}) as v",
+            f" select {cols}, ?, _line from ({valid_rows_sql(entity, checked)}) as v",
             [load_id],
-        ).fetchall()
-
-    def land_value_rejects(self, entity: Entity, load_id: int, uri: str) -> None:
-        _carestar_validated = self._validated
-        self.con.execute(
-            f"insert into {self.raw}.rejected_rows ({REJECT_COLUMNS})"
-            f" select ?, ?, ?, line, column_name, rule_code from ({rejects_sql('_carestar_validated')}) as r",
-            [load_id, entity.name, uri],
-        ).fetchall()
-        self._validated = None
+        ).fetchall()[0]
+        self._valid_landed += int(landed)
+        if landed < _carestar_held.num_rows:
+            self._broken = _carestar_held
 
     def _insert_row_rejects(self, table: pa.Table) -> None:
         _carestar_row_rejects = table

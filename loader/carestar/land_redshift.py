@@ -194,7 +194,7 @@ class RedshiftTarget(RemoteTarget):
             f" iam_role '{self.iam_role}' format as parquet manifest"
         )
 
-    def finish_batches(self, entity: Entity, load_id: int, uri: str) -> None:
+    def finish_batches(self, entity: Entity, load_id: int, uri: str) -> int:
         for table, parts in self._parts.items():
             manifest = {
                 "entries": [
@@ -206,6 +206,7 @@ class RedshiftTarget(RemoteTarget):
             self._uploaded.append(key)
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(manifest).encode())
             self.execute(self.copy_sql(table, key))
+        return 0  # valid rows were counted by validate
 
     def _delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):

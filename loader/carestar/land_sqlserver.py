@@ -176,7 +176,7 @@ class SqlServerTarget(RemoteTarget):
         finally:
             self._duck.unregister("_carestar_row_rejects")
 
-    def finish_batches(self, entity: Entity, load_id: int, uri: str) -> None:
+    def finish_batches(self, entity: Entity, load_id: int, uri: str) -> int:
         stage, reject = self.staging_tables(load_id)
         cols = ", ".join(entity.column_names)
         self.execute(
@@ -192,6 +192,7 @@ class SqlServerTarget(RemoteTarget):
         for table in (stage, reject):
             self.execute(f"drop table {table}")
         self._drop_queued = True
+        return 0  # valid rows were counted by validate
 
     def commit(self) -> None:
         self.conn.commit()

@@ -257,7 +257,7 @@ def _load_file(
                 target.land_valid(entity, load_id)
                 target.land_value_rejects(entity, load_id, f.uri)
                 target.land_row_rejects(entity, load_id, f.uri, batch.rejects)
-        target.finish_batches(entity, load_id, f.uri)
+        valid_total += target.finish_batches(entity, load_id, f.uri)
         result.rows_read = shape.rows_read
         result.unknown_columns = shape.unknown_columns
         landed, rejected, rules = target.counts_in_database(entity, load_id)

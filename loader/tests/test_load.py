@@ -206,7 +206,7 @@ def _rows_when_batches_end(target, monkeypatch) -> list[int]:
 
     def spy(self, entity, load_id, uri):
         seen.append(self.con.execute("select count(*) from raw.patients").fetchall()[0][0])
-        finish(self, entity, load_id, uri)
+        return finish(self, entity, load_id, uri)
 
     monkeypatch.setattr(type(target), "finish_batches", spy)
     return seen
@@ -237,7 +237,7 @@ def test_a_file_past_the_held_rows_streams_and_still_lands_once(tmp_path, run_lo
 
     monkeypatch.setattr(read, "CSV_BLOCK_BYTES", 64)
     monkeypatch.setattr(read, "BATCH_ROWS", 3)
-    monkeypatch.setattr(land, "WHOLE_FILE_ROWS", 5)
+    monkeypatch.setattr(land, "HELD_ROWS", 5)
     seen = _rows_when_batches_end(target, monkeypatch)
     root = tmp_path / "land"
     write(root, "patients/p.csv", _patients(40, bad={0, 17, 39}))
