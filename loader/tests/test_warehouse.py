@@ -311,6 +311,75 @@ def test_billing_exceptions_follow_claims_that_move_between_encounters(built_war
     assert query(db, second, [encounters["named now"]]) == [(1,)]  # a claim that named none joined it
 
 
+PROVIDER_COLUMNS = "provider_id provider_name specialty license_number provider_group hospital_id is_active".split()
+
+_PLACED_CLAIMS = """
+    select
+        claims.claim_id,
+        claims.provider_id,
+        date_trunc('week', claims.adjudicated_date) as week,
+        coalesce(providers.ProviderGroup, 'Unknown') as provider_group,
+        coalesce(hospitals.Region, 'Unknown') as region
+    from main_staging.int_claims_deduplicated as claims
+    left join DimProvider as providers on claims.provider_id = providers.SourceProviderID
+    left join DimHospital as hospitals on providers.SourceHospitalID = hospitals.SourceHospitalID
+    where claims.adjudicated_date is not null"""
+
+
+def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=[*columns, "updated_at"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _latest(db: Path, table: str, columns: list[str], key: str, value: str, **changes: str) -> dict:
+    """A newer version of one row of a deduplicated table, as a landing file gives it."""
+    (row,) = query(db, f"select {', '.join(columns)} from main_staging.{table} where {key} = ?", [value])
+    out = {c: "" if v is None else str(v) for c, v in zip(columns, row, strict=True)}
+    return {**out, **changes, "updated_at": "2026-11-20T00:00:00Z"}
+
+
+def test_weekly_denied_claims_follow_claims_and_providers_that_move(built_warehouse, tmp_path):
+    """Only the weeks a night touched are counted again, including the week a claim left and
+    every week of a provider that changed group."""
+    db = tmp_path / "weeks.duckdb"
+    shutil.copy(built_warehouse, db)
+    # a provider with claims in several weeks changes group: each of those weeks changes
+    (mover,) = query(
+        db,
+        f"with placed as ({_PLACED_CLAIMS}) select provider_id from placed where provider_id in ("
+        " select SourceProviderID from DimProvider where not IsInferredMember)"
+        " group by provider_id having count(distinct week) > 3 order by 1 limit 1",
+    )[0]
+    # the only claim of its week, group and region (another provider's) moves to another week
+    (alone, week, group, region) = query(
+        db,
+        f"with placed as ({_PLACED_CLAIMS}) select claim_id, week, provider_group, region from placed"
+        " where provider_id <> ? and (week, provider_group, region) in ("
+        " select week, provider_group, region from placed group by all having count(*) = 1) order by 1 limit 1",
+        [mover],
+    )[0]
+    moved = _latest(db, "int_claims_deduplicated", CLAIM_COLUMNS, "claim_id", alone, adjudicated_date="2026-10-07")
+    regrouped = _latest(db, "int_providers_deduplicated", PROVIDER_COLUMNS, "provider_id", mover)
+    regrouped["provider_group"] = "Moved Group"
+    _write_csv(tmp_path / "batch3" / "claims" / "batch=003" / "part-00000.csv", CLAIM_COLUMNS, [moved])
+    _write_csv(tmp_path / "batch3" / "providers" / "batch=003" / "part-00000.csv", PROVIDER_COLUMNS, [regrouped])
+    load_into(db, tmp_path / "batch3")
+    _build_and_compare_with_a_full_refresh(db, tmp_path)
+    compiled = db.parent / "target" / "compiled" / "carestar" / "models" / "intermediate"
+    assert "changed_claims" in (compiled / "int_weekly_claims.sql").read_text()  # counted incrementally
+    cell = "select count(*) from WeeklyDeniedClaims where WeekStartDate = ? and ProviderGroup = ? and Region = ?"
+    assert query(db, cell, [week.date(), group, region]) == [(0,)]  # the week its only claim left
+    assert (
+        query(db, "select count(distinct WeekStartDate) from WeeklyDeniedClaims where ProviderGroup = 'Moved Group'")[
+            0
+        ][0]
+        > 3
+    )
+
+
 @pytest.mark.parametrize(
     "later_vars",
     ["{as_of_date: '2027-01-15'}", "{as_of_date: '2026-06-01'}", "{billing_norm_multiplier: 2}"],

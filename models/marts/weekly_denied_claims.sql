@@ -1,27 +1,15 @@
-{{ config(alias=contract_relation_name('WeeklyDeniedClaims')) }}
+{{ config(alias=contract_relation_name('WeeklyDeniedClaims'), materialized='view') }}
 
 {#-
   Claims per Monday-based week (of the adjudication date, or of the submission
   date with var denied_claims_week_basis = submitted), provider group and the
   region of the provider's hospital. A group and region with claims but no
   denials in a week has a row with zeros. Claims without the basis date (not
-  yet adjudicated) belong to no week.
+  yet adjudicated) belong to no week. The figures are kept in int_weekly_claims,
+  which counts again only the weeks changed since the last build.
 -#}
 
 with
-
-claims as (
-
-    select
-        week_start_date,
-        provider_group,
-        region,
-        claim_status,
-        billed_amount
-    from {{ ref('int_claims_enriched') }}
-    where week_start_date is not null
-
-),
 
 weekly as (
 
@@ -29,11 +17,11 @@ weekly as (
         week_start_date,
         provider_group,
         region,
-        count(*) as claim_count,
-        sum(case when claim_status = 'denied' then 1 else 0 end) as denied_claim_count,
-        sum(case when claim_status = 'denied' then billed_amount else 0 end) as denied_amount
-    from claims
-    group by week_start_date, provider_group, region
+        claim_count,
+        denied_claim_count,
+        denied_amount
+    from {{ ref('int_weekly_claims') }}
+    where row_kind = 'week'
 
 ),
 
