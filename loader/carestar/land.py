@@ -120,9 +120,10 @@ class Target(ABC):
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection batches are validated in."""
 
-    # Targets that validate into Arrow on a connection used by nothing else (DuckDB,
-    # PostgreSQL) do it in the reader's thread: the next batch is validated while this one
-    # lands. The others validate into the temp table VALIDATED of their validation connection.
+    # A target that validates into Arrow on a connection used by nothing else (PostgreSQL)
+    # does it in a thread of its own: the next batch is validated while this one lands.
+    # DuckDB validates inside its insert (DuckDBTarget.validate); the others validate into
+    # the temp table VALIDATED of their validation connection.
     validates_concurrently = False
     _validated: pa.Table | None = None
     # Whether reading runs in a thread of its own ahead of validation (three stages: read,

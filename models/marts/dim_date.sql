@@ -2,7 +2,7 @@
 
 {#-
   One row per day from the earlier of var dim_date_start and the first date
-  the data has, to the later of var dim_date_end and its last date.
+  raw holds, to the later of var dim_date_end and its last date.
 -#}
 
 with
@@ -33,20 +33,23 @@ digits as (
 
 data_dates as (
 
+    -- every date raw holds, read from raw itself: a day of a load above this build's horizon
+    -- widens the span harmlessly, and DuckDB answers min and max of a table from its
+    -- statistics (2 ms at 100M encounters, against 0.3-0.6 s per staging view)
     select
         min(encounter_date) as min_date,
         max(encounter_date) as max_date
-    from {{ ref('stg_landing__encounters') }}
+    from {{ source('landing', 'encounters') }}
     union all
     select
         min(submitted_date) as min_date,
         max(adjudicated_date) as max_date
-    from {{ ref('stg_landing__claims') }}
+    from {{ source('landing', 'claims') }}
     union all
     select
         min(appointment_date) as min_date,
         max(appointment_date) as max_date
-    from {{ ref('stg_landing__appointments') }}
+    from {{ source('landing', 'appointments') }}
 
 ),
 
