@@ -41,3 +41,22 @@ where row_kind <> 'scope'
     ).columns[0].values()[0] -%}
     {{ return(same == 0) }}
 {% endmacro %}
+
+
+{#-
+  The select lists of a replace_scopes model's kinds of row: for each (kind,
+  given) in `kinds`, one `cast(<given[name], else null> as <type>) as <name>`
+  per (name, type) of `row_columns`, so every branch of the model's final
+  union has the same columns, in the same order, of the same types.
+-#}
+{% macro typed_select_lists(row_columns, kinds) %}
+    {%- set lists = {} -%}
+    {%- for kind, given in kinds -%}
+        {%- set items = [] -%}
+        {%- for name, type in row_columns -%}
+            {%- do items.append('cast(' ~ given.get(name, 'null') ~ ' as ' ~ type ~ ') as ' ~ name) -%}
+        {%- endfor -%}
+        {%- do lists.update({kind: items}) -%}
+    {%- endfor -%}
+    {{ return(lists) }}
+{% endmacro %}

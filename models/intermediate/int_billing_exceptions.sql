@@ -62,14 +62,9 @@
     'judged_as_of': 'as_of.as_of_date', 'superseded_count': superseded_count,
     'rules_signature': "'" ~ rules_signature | replace("'", "''") ~ "'",
 } -%}
-{%- set select_lists = {} -%}
-{%- for kind, given in [('exception', exception_row), ('scope', scope_row), ('build', build_row)] -%}
-    {%- set items = [] -%}
-    {%- for name, type in row_columns -%}
-        {%- do items.append('cast(' ~ given.get(name, 'null') ~ ' as ' ~ type ~ ') as ' ~ name) -%}
-    {%- endfor -%}
-    {%- do select_lists.update({kind: items}) -%}
-{%- endfor -%}
+{%- set select_lists = typed_select_lists(
+    row_columns, [('exception', exception_row), ('scope', scope_row), ('build', build_row)]
+) -%}
 {%- set judge_all = not is_incremental() or judged_with_other_inputs(rules_signature, superseded_count) -%}
 {%- if not judge_all -%}
     {%- set built_through = watermark(

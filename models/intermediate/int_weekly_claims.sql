@@ -49,14 +49,9 @@
     'scope_key': "'#build'", 'row_kind': "'build'", 'built_through': 'horizon.load_horizon',
     'superseded_count': superseded_count, 'rules_signature': "'" ~ rules_signature ~ "'",
 } -%}
-{%- set select_lists = {} -%}
-{%- for kind, given in [('week', week_row), ('provider', provider_row), ('scope', scope_row), ('build', build_row)] -%}
-    {%- set items = [] -%}
-    {%- for name, type in row_columns -%}
-        {%- do items.append('cast(' ~ given.get(name, 'null') ~ ' as ' ~ type ~ ') as ' ~ name) -%}
-    {%- endfor -%}
-    {%- do select_lists.update({kind: items}) -%}
-{%- endfor -%}
+{%- set select_lists = typed_select_lists(row_columns, [
+    ('week', week_row), ('provider', provider_row), ('scope', scope_row), ('build', build_row),
+]) -%}
 {%- set count_all = not is_incremental() or judged_with_other_inputs(rules_signature, superseded_count) -%}
 {%- if not count_all -%}
     {%- set built_through = watermark(
@@ -119,17 +114,6 @@ all_claims as {{ inline_cte() }} (
 ),
 
 {% if count_all %}
-    claims as (
-
-        select
-            provider_id,
-            claim_status,
-            billed_amount,
-            week_start_date
-        from all_claims
-
-    ),
-
     changed_providers as (
 
         -- a build that counts everything records every provider
@@ -231,18 +215,6 @@ all_claims as {{ inline_cte() }} (
 
     ),
 
-    claims as (
-
-        select
-            provider_id,
-            claim_status,
-            billed_amount,
-            week_start_date
-        from all_claims
-        where week_start_date in (select week_start_date from touched_weeks)
-
-    ),
-
     scopes as (
 
         select {{ dbt.concat(["'W:'", 'cast(week_start_date as varchar(10))']) }} as scope_key
@@ -251,6 +223,20 @@ all_claims as {{ inline_cte() }} (
 
     ),
 {% endif %}
+
+claims as (
+
+    select
+        provider_id,
+        claim_status,
+        billed_amount,
+        week_start_date
+    from all_claims
+    {% if not count_all %}
+        where week_start_date in (select week_start_date from touched_weeks)
+    {% endif %}
+
+),
 
 placed_claims as (
 
