@@ -195,11 +195,18 @@ all_claims as {{ inline_cte() }} (
     earlier_claim_weeks as (
 
         -- the weeks a changed claim fell in before: weeks it may have left. Every version raw
-        -- holds, read from raw itself, as int_billing_exceptions does: a superset is harmless
+        -- holds, read from raw itself, as int_billing_exceptions does: a superset is harmless.
+        -- Only versions outside the weeks already touched are looked up: when the changed
+        -- claims span every week, raw's claim ids are not hashed at all
         select {{ week_start('versions.' ~ week_date) }} as week_start_date
         from {{ source('landing', 'claims') }} as versions
         inner join changed_claims
             on versions.claim_id = changed_claims.claim_id
+        where {{ week_start('versions.' ~ week_date) }} not in (
+            select week_start_date
+            from changed_claims
+            where week_start_date is not null
+        )
 
     ),
 
