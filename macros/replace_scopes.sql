@@ -1,5 +1,5 @@
 {#-
-  Incremental strategy replace_scopes (int_billing_exceptions): the model's
+  Incremental strategy replace_scopes (int_billing_exceptions, int_weekly_claims): the model's
   rows each belong to a scope (its unique_key column), and an incremental
   build returns every row of each scope it judged again, plus one row of
   row_kind 'scope' per such scope, so a scope whose rows all went away is
@@ -24,11 +24,12 @@ where row_kind <> 'scope'
 
 
 {#-
-  Whether an incremental int_billing_exceptions must judge every record again:
-  its last build used other thresholds, or a file was superseded since (the
-  deduplicated tables may then have rewritten keys with older load ids, which
-  no watermark finds). Read when the model runs; where there is no table to
-  read (parsing, the offline compile, unit tests) it is false.
+  Whether an incremental replace_scopes model (int_billing_exceptions,
+  int_weekly_claims) must judge every record again: its last build used other
+  vars (rules_signature), or a file was superseded since (the deduplicated
+  tables may then have rewritten keys with older load ids, which no watermark
+  finds). Read when the model runs; where there is no table to read (parsing,
+  the offline compile, unit tests) it is false.
 -#}
 {% macro judged_with_other_inputs(rules_signature, superseded_count) %}
     {%- if not this_is_readable() -%}
