@@ -57,14 +57,15 @@ def _value(col: Column, present: set[str]) -> str:
     """The column's text with "no value" as NULL.
 
     Surrounding spaces are trimmed (except for free text); `trim` copies every
-    string it returns, so it runs only on values that start or end with a space.
+    string it returns, so it runs only on values that hold a space at all (one
+    `contains` costs less than testing both ends with `like`).
     """
     if col.name not in present:
         return "cast(null as varchar)"
     src = _ident(col.name)
     if col.kind is Kind.TEXT:
         return f"nullif({src}, '')"
-    return f"nullif(case when {src} like ' %' or {src} like '% ' then trim({src}) else {src} end, '')"
+    return f"nullif(case when contains({src}, ' ') then trim({src}) else {src} end, '')"
 
 
 def _date_in_range(col: Column, typed: str) -> str | None:
@@ -112,7 +113,11 @@ def column_sql(col: Column) -> ColumnSql:
             checks.append((f"coalesce({out}, false)", Rule.DATE_OUT_OF_RANGE))
         return ColumnSql(f"try_cast(substr({v}, 1, 10) as date)", _ISO, checks)
     if col.kind is Kind.TIMESTAMP:
-        typed = f"cast(timezone('UTC', try_cast(replace({v}, ',', '.') as timestamptz)) as timestamp)"
+        # A zone offset (a sign after the date) or a decimal comma takes the slower way
+        # through timestamptz; a value in UTC ('Z') or without a zone is cast directly.
+        zoned = f"contains(substr({v}, 11), '+') or contains(substr({v}, 11), '-') or contains({v}, ',')"
+        in_utc = f"cast(timezone('UTC', try_cast(replace({v}, ',', '.') as timestamptz)) as timestamp)"
+        typed = f"case when {zoned} then {in_utc} else try_cast({v} as timestamp) end"
         return ColumnSql(typed, _ISO, [(f"not {m} or {t} is null", Rule.TIMESTAMP_INVALID)])
     if col.kind is Kind.MONEY:
         too_big = f"{m} and coalesce(abs(try_cast({v} as decimal(38, 2))) > {MONEY_MAX_ABS}, true)"
