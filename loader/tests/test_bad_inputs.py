@@ -332,3 +332,41 @@ def test_unknown_columns_are_reported(tmp_path, run_load, target):
     assert report.files[0].unknown_columns == ["shoe_size", "hat"]
     ledger = target.con.execute("select unknown_columns from raw.load_ledger").fetchall()
     assert ledger == [("shoe_size,hat",)]
+
+
+def _read_all(stream, name: str, entity) -> tuple:
+    """What read_file makes of a stream: its rows, rejects and shape, or the file error's rule."""
+    from carestar.read import FileError, FileShape, read_file
+
+    shape = FileShape()
+    try:
+        batches = list(read_file(stream, name, entity, shape))
+    except FileError as exc:
+        return ("file_error", exc.rule)
+    rows = [row for b in batches for row in b.table.to_pylist()]
+    rejects = [(r.line, r.column, r.rule) for b in batches for r in b.rejects]
+    return rows, rejects, shape.rows_read, shape.unknown_columns, shape.bytes_read
+
+
+CSV_CASES = [c for c in CASES if c.path.endswith(".csv")]
+
+
+@pytest.mark.parametrize("case", CSV_CASES, ids=[c.name for c in CSV_CASES])
+def test_local_and_streamed_csv_read_alike(case: Case, tmp_path, monkeypatch):
+    """A local file goes to pyarrow natively; any other stream through the counting taps.
+    Both ways must read every corpus case the same, across many small blocks too."""
+    import io
+
+    import carestar.read as read
+    from carestar.contract import ENTITIES
+
+    monkeypatch.setattr(read, "CSV_BLOCK_BYTES", 4096)
+    path = write(tmp_path, case.path, case.content)
+    entity = ENTITIES[case.path.split("/")[0]]
+    with path.open("rb") as local:
+        assert read._local_path(local) == str(path)  # the native path is the one taken
+        native = _read_all(local, path.name, entity)
+    streamed = _read_all(io.BytesIO(path.read_bytes()), path.name, entity)
+    assert native == streamed
+    if case.file_error:
+        assert native == ("file_error", case.file_error)
