@@ -1,7 +1,10 @@
 """Discover stage: list a landing root (local folder or s3://bucket/prefix).
 
 A file's version is its (uri, etag, size): S3's ETag, or `sha256:` and the
-SHA-256 of a local file's content (hashed in parallel, one file per core).
+SHA-256 of a local file's content. Local files are hashed in the background,
+one per core, in the order they will be loaded: the loader waits only for the
+tag of the file it is about to compare with the ledger, and the later files
+hash while the first ones land.
 Discovery lists everything and the ledger decides what is new; there is no
 time cursor (an S3 object's LastModified is when its upload started, so a
 cursor skips slow multipart uploads).
@@ -13,7 +16,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,10 +29,15 @@ from carestar.contract import ENTITIES, FILE_SUFFIXES
 class SourceFile:
     uri: str
     entity: str
-    etag: str
+    tag: str | Future[str]  # the version tag, or a local file's hash still being computed
     size: int
     open: Callable[[], BinaryIO]
     modified: datetime | None = None  # S3 LastModified or the local file's mtime (UTC)
+
+    @property
+    def etag(self) -> str:
+        """The version tag (waits for a local file's hash)."""
+        return self.tag if isinstance(self.tag, str) else self.tag.result()
 
     @property
     def name(self) -> str:
@@ -119,21 +127,25 @@ def _discover_local(root: Path) -> Discovery:
                 ignored.append(relative)
                 continue
             found.append((path, entity))
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        tags = list(pool.map(_content_tag, [path for path, _ in found]))
+    found.sort(key=lambda item: _local_uri(item[0]))
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="carestar-hash")
     files = [
         SourceFile(
-            uri="file://" + path.resolve().as_posix(),
+            uri=_local_uri(path),
             entity=entity,
-            etag=tag,
+            tag=pool.submit(_content_tag, path),
             size=path.stat().st_size,
             open=lambda p=path: p.open("rb"),
             modified=datetime.fromtimestamp(path.stat().st_mtime, UTC),
         )
-        for (path, entity), tag in zip(found, tags, strict=True)
+        for path, entity in found
     ]
-    files.sort(key=lambda f: f.uri)
+    pool.shutdown(wait=False)  # the submitted hashes run on; the pool takes no more
     return Discovery(files, ignored)
+
+
+def _local_uri(path: Path) -> str:
+    return "file://" + path.resolve().as_posix()
 
 
 def s3_client():
@@ -166,7 +178,7 @@ def _discover_s3(root: str) -> Discovery:
                 SourceFile(
                     uri=f"s3://{bucket}/{key}",
                     entity=entity,
-                    etag=obj["ETag"].strip('"'),
+                    tag=obj["ETag"].strip('"'),
                     size=int(obj["Size"]),
                     open=lambda k=key, e=obj["ETag"]: _open_s3(client, bucket, k, e),
                     modified=obj.get("LastModified"),

@@ -166,18 +166,21 @@ def load(
     handled, landed = target.versions()
     todo: list[SourceFile] = []
     for f in found.files:
-        if not in_window(f, since, until):
-            report.outside_window += 1
-        elif (f.uri, f.etag, f.size) in handled:
-            report.skipped += 1
-        else:
+        if in_window(f, since, until):
             todo.append(f)
+        else:
+            report.outside_window += 1
     if not dry_run:
         _write_run(target, report)
     total_bytes = sum(f.size for f in todo)
     disable = None if progress is None else not progress  # None: a bar only on a terminal
     with tqdm(total=total_bytes, unit="B", unit_scale=True, desc="loading", disable=disable) as bar:
         for f in todo:
+            # A local file's tag is hashed in the background: this waits for this file's only.
+            if (f.uri, f.etag, f.size) in handled:
+                report.skipped += 1
+                bar.update(f.size)
+                continue
             result = _load_file(target, report.run_id, f, landed.get(f.uri), max_reject_ratio, dry_run)
             if result is None:  # another loader holds or has landed this version
                 report.skipped += 1

@@ -263,3 +263,21 @@ def test_a_file_past_the_held_rows_streams_and_still_lands_once(tmp_path, run_lo
     assert (result.state, result.rows_landed, result.rows_rejected) == ("landed", 37, 3)
     got = target.con.execute("select patient_id, _source_line from raw.patients").fetchall()
     assert sorted(got) == sorted((f"P{i}", i + 2) for i in range(40) if i not in {0, 17, 39})
+
+
+def test_local_files_are_tagged_by_their_content_in_load_order(tmp_path):
+    """Each local file's tag is the SHA-256 of its own bytes, hashed in the background while
+    files are listed in the order they load (a tag paired with the wrong file would fail)."""
+    import hashlib
+
+    from carestar.discover import discover
+
+    contents = {f"encounters/part-{i:02d}.csv": f"encounter_id\nE{i}\n" * (i + 1) for i in (3, 0, 2, 1)}
+    for relative, text in contents.items():
+        write(tmp_path, relative, text)
+    found = discover(str(tmp_path)).files
+    assert [f.uri for f in found] == sorted(f.uri for f in found)
+    for f in found:
+        body = (tmp_path / "encounters" / f.name).read_bytes()
+        assert f.etag == "sha256:" + hashlib.sha256(body).hexdigest()
+        assert f.size == len(body)
