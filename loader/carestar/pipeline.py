@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -175,33 +176,52 @@ def load(
     total_bytes = sum(f.size for f in todo)
     disable = None if progress is None else not progress  # None: a bar only on a terminal
     with tqdm(total=total_bytes, unit="B", unit_scale=True, desc="loading", disable=disable) as bar:
-        for f in todo:
-            # A local file's tag is hashed in the background: this waits for this file's only.
-            if (f.uri, f.etag, f.size) in handled:
-                report.skipped += 1
-                bar.update(f.size)
-                continue
-            result = _load_file(target, report.run_id, f, landed.get(f.uri), max_reject_ratio, dry_run)
-            if result is None:  # another loader holds or has landed this version
-                report.skipped += 1
-                bar.update(f.size)
-                continue
-            report.files.append(result)
-            bar.update(f.size)
-            bar.set_postfix(files=len(report.files), rows=report.rows[0])
-            log.info(
-                "%s %s: read %d, landed %d, rejected %d%s",
-                result.state,
-                f.uri,
-                result.rows_read,
-                result.rows_landed,
-                result.rows_rejected,
-                f" ({result.error_code})" if result.error_code else "",
-            )
+        try:
+            _load_files(target, report, todo, handled, landed, bar, max_reject_ratio, dry_run)
+        finally:
+            for f in todo:  # a run cut short hashes no more files
+                if isinstance(f.tag, Future):
+                    f.tag.cancel()
     report.finished_at = _now()
     if not dry_run:
         _write_run(target, report)
     return report
+
+
+def _load_files(
+    target: Target,
+    report: RunReport,
+    todo: list[SourceFile],
+    handled: set[tuple[str, str, int]],
+    landed: dict[str, int],
+    bar: tqdm,
+    max_reject_ratio: float,
+    dry_run: bool,
+) -> None:
+    """Land each file of `todo` in turn; versions in `handled` are skipped."""
+    for f in todo:
+        # A local file's tag is hashed in the background: this waits for this file's only.
+        if (f.uri, f.etag, f.size) in handled:
+            report.skipped += 1
+            bar.update(f.size)
+            continue
+        result = _load_file(target, report.run_id, f, landed.get(f.uri), max_reject_ratio, dry_run)
+        if result is None:  # another loader holds or has landed this version
+            report.skipped += 1
+            bar.update(f.size)
+            continue
+        report.files.append(result)
+        bar.update(f.size)
+        bar.set_postfix(files=len(report.files), rows=report.rows[0])
+        log.info(
+            "%s %s: read %d, landed %d, rejected %d%s",
+            result.state,
+            f.uri,
+            result.rows_read,
+            result.rows_landed,
+            result.rows_rejected,
+            f" ({result.error_code})" if result.error_code else "",
+        )
 
 
 def _write_run(target: Target, report: RunReport) -> None:

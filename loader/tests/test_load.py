@@ -281,3 +281,40 @@ def test_local_files_are_tagged_by_their_content_in_load_order(tmp_path):
         body = (tmp_path / "encounters" / f.name).read_bytes()
         assert f.etag == "sha256:" + hashlib.sha256(body).hexdigest()
         assert f.size == len(body)
+
+
+def test_a_run_cut_short_hashes_no_more_files(tmp_path, monkeypatch, target):
+    """Files wait their turn to be hashed; when the run stops (here, its first file fails
+    hard), the hashes not yet started are cancelled instead of holding the process."""
+    import threading
+
+    import pytest
+
+    import carestar.discover as discover_module
+    import carestar.pipeline as pipeline
+
+    release = threading.Event()
+    hash_file = discover_module._content_tag
+
+    def slow_after_first(path):
+        if not path.name.endswith("00.csv"):
+            release.wait(timeout=30)
+        return hash_file(path)
+
+    monkeypatch.setattr(discover_module, "_content_tag", slow_after_first)
+    monkeypatch.setattr(discover_module.os, "cpu_count", lambda: 2)  # two hashing threads
+    found = []
+    monkeypatch.setattr(pipeline, "discover", lambda root: found.append(discover_module.discover(root)) or found[0])
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(pipeline, "_load_file", fail)
+    for i in range(8):
+        write(tmp_path / "land", f"encounters/part-{i:02d}.csv", f"encounter_id\nE{i}\n")
+    with pytest.raises(RuntimeError):
+        pipeline.load(str(tmp_path / "land"), target, progress=False)
+    tags = [f.tag for f in found[0].files]
+    release.set()
+    assert tags[0].result().startswith("sha256:")
+    assert all(t.cancelled() for t in tags[3:])  # the first file's, then one per thread had started
