@@ -171,6 +171,7 @@ def load(
             todo.append(f)
         else:
             report.outside_window += 1
+            _stop_hashing(f)
     if not dry_run:
         _write_run(target, report)
     total_bytes = sum(f.size for f in todo)
@@ -180,12 +181,17 @@ def load(
             _load_files(target, report, todo, handled, landed, bar, max_reject_ratio, dry_run)
         finally:
             for f in todo:  # a run cut short hashes no more files
-                if isinstance(f.tag, Future):
-                    f.tag.cancel()
+                _stop_hashing(f)
     report.finished_at = _now()
     if not dry_run:
         _write_run(target, report)
     return report
+
+
+def _stop_hashing(f: SourceFile) -> None:
+    """This run needs no tag of `f` (any more): cancel its hash if it has not started."""
+    if isinstance(f.tag, Future):
+        f.tag.cancel()
 
 
 def _load_files(

@@ -318,3 +318,37 @@ def test_a_run_cut_short_hashes_no_more_files(tmp_path, monkeypatch, target):
     release.set()
     assert tags[0].result().startswith("sha256:")
     assert all(t.cancelled() for t in tags[3:])  # the first file's, then one per thread had started
+
+
+def test_files_outside_the_window_are_not_hashed(tmp_path, monkeypatch, target):
+    """A backfill of one day does not hash the other days' files: their hashes are
+    cancelled before they start (one per hashing thread may have started already)."""
+    import threading
+    from datetime import date
+
+    import carestar.discover as discover_module
+    import carestar.pipeline as pipeline
+
+    release = threading.Event()
+    hash_file = discover_module._content_tag
+
+    def held_unless_day_one(path):
+        if "2025-01-01" not in str(path):
+            release.wait(timeout=30)
+        return hash_file(path)
+
+    monkeypatch.setattr(discover_module, "_content_tag", held_unless_day_one)
+    monkeypatch.setattr(discover_module.os, "cpu_count", lambda: 2)  # two hashing threads
+    found = []
+    monkeypatch.setattr(pipeline, "discover", lambda root: found.append(discover_module.discover(root)) or found[0])
+    for day in range(1, 7):
+        write(tmp_path / "land", f"patients/dt=2025-01-0{day}/part.csv", f"{HEADER}\nP{day},Ann,1980-01-01\n")
+    try:
+        report = pipeline.load(
+            str(tmp_path / "land"), target, progress=False, since=date(2025, 1, 1), until=date(2025, 1, 1)
+        )
+    finally:
+        release.set()
+    assert report.outside_window == 5 and [f.state for f in report.files] == ["landed"]
+    tags = [f.tag for f in found[0].files]
+    assert all(t.cancelled() for t in tags[3:])  # day one's, then one per thread had started
