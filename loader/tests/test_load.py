@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 
+import pytest
 from conftest import land_a_stray_row, write
 
 from carestar.cli import main
@@ -283,28 +285,33 @@ def test_local_files_are_tagged_by_their_content_in_load_order(tmp_path):
         assert f.size == len(body)
 
 
-def test_a_run_cut_short_hashes_no_more_files(tmp_path, monkeypatch, target):
-    """Files wait their turn to be hashed; when the run stops (here, its first file fails
-    hard), the hashes not yet started are cancelled instead of holding the process."""
-    import threading
-
-    import pytest
-
+def _hold_hashes(monkeypatch, free) -> tuple[threading.Event, list]:
+    """Hash local files on two threads, holding back every file but those `free(path)` lets
+    through until the returned event is set; the list receives the run's Discovery."""
     import carestar.discover as discover_module
     import carestar.pipeline as pipeline
 
     release = threading.Event()
     hash_file = discover_module._content_tag
 
-    def slow_after_first(path):
-        if not path.name.endswith("00.csv"):
+    def held(path):
+        if not free(path):
             release.wait(timeout=30)
         return hash_file(path)
 
-    monkeypatch.setattr(discover_module, "_content_tag", slow_after_first)
-    monkeypatch.setattr(discover_module.os, "cpu_count", lambda: 2)  # two hashing threads
-    found = []
+    monkeypatch.setattr(discover_module, "_content_tag", held)
+    monkeypatch.setattr(discover_module.os, "cpu_count", lambda: 2)
+    found: list = []
     monkeypatch.setattr(pipeline, "discover", lambda root: found.append(discover_module.discover(root)) or found[0])
+    return release, found
+
+
+def test_a_run_cut_short_hashes_no_more_files(tmp_path, monkeypatch, target):
+    """Files wait their turn to be hashed; when the run stops (here, its first file fails
+    hard), the hashes not yet started are cancelled instead of holding the process."""
+    import carestar.pipeline as pipeline
+
+    release, found = _hold_hashes(monkeypatch, lambda path: path.name.endswith("00.csv"))
 
     def fail(*args, **kwargs):
         raise RuntimeError("the database went away")
@@ -312,10 +319,12 @@ def test_a_run_cut_short_hashes_no_more_files(tmp_path, monkeypatch, target):
     monkeypatch.setattr(pipeline, "_load_file", fail)
     for i in range(8):
         write(tmp_path / "land", f"encounters/part-{i:02d}.csv", f"encounter_id\nE{i}\n")
-    with pytest.raises(RuntimeError):
-        pipeline.load(str(tmp_path / "land"), target, progress=False)
+    try:
+        with pytest.raises(RuntimeError):
+            pipeline.load(str(tmp_path / "land"), target, progress=False)
+    finally:
+        release.set()
     tags = [f.tag for f in found[0].files]
-    release.set()
     assert tags[0].result().startswith("sha256:")
     assert all(t.cancelled() for t in tags[3:])  # the first file's, then one per thread had started
 
@@ -323,24 +332,11 @@ def test_a_run_cut_short_hashes_no_more_files(tmp_path, monkeypatch, target):
 def test_files_outside_the_window_are_not_hashed(tmp_path, monkeypatch, target):
     """A backfill of one day does not hash the other days' files: their hashes are
     cancelled before they start (one per hashing thread may have started already)."""
-    import threading
     from datetime import date
 
-    import carestar.discover as discover_module
     import carestar.pipeline as pipeline
 
-    release = threading.Event()
-    hash_file = discover_module._content_tag
-
-    def held_unless_day_one(path):
-        if "2025-01-01" not in str(path):
-            release.wait(timeout=30)
-        return hash_file(path)
-
-    monkeypatch.setattr(discover_module, "_content_tag", held_unless_day_one)
-    monkeypatch.setattr(discover_module.os, "cpu_count", lambda: 2)  # two hashing threads
-    found = []
-    monkeypatch.setattr(pipeline, "discover", lambda root: found.append(discover_module.discover(root)) or found[0])
+    release, found = _hold_hashes(monkeypatch, lambda path: "2025-01-01" in str(path))
     for day in range(1, 7):
         write(tmp_path / "land", f"patients/dt=2025-01-0{day}/part.csv", f"{HEADER}\nP{day},Ann,1980-01-01\n")
     try:
