@@ -24,7 +24,11 @@ import pyarrow.csv as pacsv
 
 from carestar.contract import Entity, Rule, normalize_header
 
-BATCH_ROWS = 100_000
+# Rows per batch handed to validation and landing. Where those run in turn in threads
+# (PostgreSQL), a file's first batch is validated before anything lands and its last lands
+# after validation is done: half of 100k rows took 1M encounters into PostgreSQL ~7% faster.
+# DuckDB holds batches until HELD_ROWS before inserting, so it is indifferent to it.
+BATCH_ROWS = 50_000
 QUOTE_CHUNK_BYTES = 1 << 20
 _QUOTE = ord('"')
 # pyarrow's streaming reader holds many blocks in flight: memory grows with the block size.
