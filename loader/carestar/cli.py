@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from carestar import TARGETS, __version__
+from carestar import DEFAULT_JOBS, TARGETS, __version__
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -53,6 +53,9 @@ def _cmd_load(args: argparse.Namespace) -> int:
     if not 0 <= args.max_reject_ratio <= 1:
         print("error: --max-reject-ratio must be between 0 and 1", file=sys.stderr)
         return 2
+    if args.jobs < 1:
+        print("error: --jobs must be 1 or more", file=sys.stderr)
+        return 2
     try:
         since = date.fromisoformat(args.since) if args.since else None
         until = date.fromisoformat(args.until) if args.until else None
@@ -81,6 +84,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
             progress=False if args.no_progress else None,
             since=since,
             until=until,
+            jobs=args.jobs,
         )
     finally:
         target.close()
@@ -187,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--secret-id", help="AWS Secrets Manager secret holding the connection variables (or CARESTAR_SECRET_ID)"
     )
     ld.add_argument("--dry-run", action="store_true", help="validate and report; land nothing")
+    ld.add_argument(
+        "--jobs",
+        type=int,
+        default=DEFAULT_JOBS,
+        help=f"files landed at once on PostgreSQL, each on its own connection (default {DEFAULT_JOBS});"
+        " DuckDB, SQL Server and Redshift land one file at a time",
+    )
     ld.add_argument(
         "--since", help="only files dated on or after YYYY-MM-DD (partition date in the path, else object time)"
     )

@@ -161,6 +161,11 @@ class Target(ABC):
         """Before a file's first batch (targets that stage rows outside the transaction)."""
         return None
 
+    def another(self) -> Target | None:
+        """A second connection to the same warehouse, to land another file at the same time
+        (closed by the caller); None where files land one at a time."""
+        return None
+
     def finish_batches(self, entity: Entity, load_id: int, uri: str) -> int:
         """After a file's last batch, inside its transaction: move staged rows into the raw tables.
 
@@ -560,6 +565,7 @@ class PostgresTarget(RemoteTarget):
         import psycopg
 
         super().__init__(psycopg.connect(conninfo, autocommit=False))
+        self._conninfo = conninfo
         self.unique_violation = psycopg.errors.UniqueViolation
         self._val = self._duck.cursor()  # validation, in its own thread
         self._val.execute("set timezone = 'UTC'")
@@ -569,6 +575,9 @@ class PostgresTarget(RemoteTarget):
     @property
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
         return self._val
+
+    def another(self) -> PostgresTarget:
+        return type(self)(self._conninfo)
 
     def close(self) -> None:
         self._val.close()

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 
 from tqdm import tqdm
 
+from carestar import DEFAULT_JOBS
 from carestar.contract import ENTITIES, Entity, Rule
 from carestar.discover import SourceFile, discover, in_window
 from carestar.land import Target
@@ -149,13 +150,18 @@ def load(
     progress: bool | None = None,
     since: date | None = None,
     until: date | None = None,
+    jobs: int = DEFAULT_JOBS,
 ) -> RunReport:
     """Land every new file version under `source` into `target`.
 
     `since`/`until` narrow the run to files whose partition date (or, without
     one, object time) is in that window: a backfill. Files outside it stay
     unloaded for a later run; files already in the ledger are skipped as always.
+    `jobs`: files landed at once where the target can open more connections
+    (PostgreSQL); each still commits alone.
     """
+    if jobs < 1:
+        raise ValueError("jobs must be 1 or more")
     report = RunReport(str(uuid.uuid4()), source, target.name, _now(), dry_run=dry_run)
     target.ensure_schema()
     if not dry_run:
@@ -178,7 +184,7 @@ def load(
     disable = None if progress is None else not progress  # None: a bar only on a terminal
     with tqdm(total=total_bytes, unit="B", unit_scale=True, desc="loading", disable=disable) as bar:
         try:
-            _load_files(target, report, todo, handled, landed, bar, max_reject_ratio, dry_run)
+            _load_files(target, report, todo, handled, landed, bar, max_reject_ratio, dry_run, jobs)
         finally:
             for f in todo:  # a run cut short hashes no more files
                 _stop_hashing(f)
@@ -194,31 +200,52 @@ def _stop_hashing(f: SourceFile) -> None:
         f.tag.cancel()
 
 
-def _load_files(
-    target: Target,
-    report: RunReport,
-    todo: list[SourceFile],
-    handled: set[tuple[str, str, int]],
-    landed: dict[str, int],
-    bar: tqdm,
-    max_reject_ratio: float,
-    dry_run: bool,
-) -> None:
-    """Land each file of `todo` in turn; versions in `handled` are skipped."""
-    for f in todo:
-        # A local file's tag is hashed in the background: this waits for this file's only.
-        if (f.uri, f.etag, f.size) in handled:
-            report.skipped += 1
-            bar.update(f.size)
-            continue
-        result = _load_file(target, report.run_id, f, landed.get(f.uri), max_reject_ratio, dry_run)
-        if result is None:  # another loader holds or has landed this version
-            report.skipped += 1
-            bar.update(f.size)
-            continue
-        report.files.append(result)
-        bar.update(f.size)
-        bar.set_postfix(files=len(report.files), rows=report.rows[0])
+class _FileQueue:
+    """The run's files, handed out one at a time to the workers that land them.
+
+    Handing out, the ledger check and the claim happen under one lock, so load ids follow
+    the files' order whichever worker gets a file; results are recorded under it too.
+    """
+
+    def __init__(
+        self,
+        report: RunReport,
+        todo: list[SourceFile],
+        handled: set[tuple[str, str, int]],
+        bar: tqdm,
+        dry_run: bool,
+    ) -> None:
+        self.report, self.handled, self.bar, self.dry_run = report, handled, bar, dry_run
+        self._pending = iter(todo)
+        self._lock = threading.Lock()
+        self.stopped = False  # a worker hit an unexpected error: hand out nothing more
+
+    def claim_next(self, target: Target) -> tuple[SourceFile, FileResult] | None:
+        """The next file to land and its claimed ledger row; None when no file is left."""
+        with self._lock:
+            for f in self._pending:
+                if self.stopped:
+                    return None
+                # A local file's tag is hashed in the background: this waits for this file's only.
+                if (f.uri, f.etag, f.size) in self.handled:
+                    self._skip(f)
+                    continue
+                result = _claim_file(target, self.report.run_id, f, self.dry_run)
+                if result is None:  # another loader holds or has landed this version
+                    self._skip(f)
+                    continue
+                return f, result
+            return None
+
+    def _skip(self, f: SourceFile) -> None:
+        self.report.skipped += 1
+        self.bar.update(f.size)
+
+    def record(self, f: SourceFile, result: FileResult) -> None:
+        with self._lock:
+            self.report.files.append(result)
+            self.bar.update(f.size)
+            self.bar.set_postfix(files=len(self.report.files), rows=self.report.rows[0])
         log.info(
             "%s %s: read %d, landed %d, rejected %d%s",
             result.state,
@@ -228,6 +255,71 @@ def _load_files(
             result.rows_rejected,
             f" ({result.error_code})" if result.error_code else "",
         )
+
+
+def _load_files(
+    target: Target,
+    report: RunReport,
+    todo: list[SourceFile],
+    handled: set[tuple[str, str, int]],
+    landed: dict[str, int],
+    bar: tqdm,
+    max_reject_ratio: float,
+    dry_run: bool,
+    jobs: int = 1,
+) -> None:
+    """Land each file of `todo`; versions in `handled` are skipped.
+
+    With `jobs` above 1, a target that can open another connection (Target.another) lands
+    that many files at once, each in its own transaction on its own connection; each file
+    still commits alone, as with one. Others land one file at a time.
+    """
+    files = _FileQueue(report, todo, handled, bar, dry_run)
+
+    def work(worker: Target) -> None:
+        try:
+            while (picked := files.claim_next(worker)) is not None:
+                f, result = picked
+                _land_file(worker, f, result, landed.get(f.uri), max_reject_ratio, dry_run)
+                files.record(f, result)
+        except BaseException:
+            files.stopped = True
+            raise
+
+    extra: list[Target] = []
+    threads: list[threading.Thread] = []
+    errors: list[BaseException] = []
+
+    def run_extra(worker: Target) -> None:
+        try:
+            work(worker)
+        except BaseException as exc:  # raised in the caller's thread after the join
+            errors.append(exc)
+
+    try:
+        while len(extra) + 1 < min(jobs, len(todo)):
+            try:
+                another = target.another()
+            except Exception as exc:  # e.g. the server's connection limit: land with fewer
+                log.warning(
+                    "landing %d file(s) at a time: another connection failed (%s)", len(extra) + 1, type(exc).__name__
+                )
+                break
+            if another is None:
+                break
+            extra.append(another)
+        for worker in extra:
+            threads.append(threading.Thread(target=run_extra, args=(worker,), name="carestar-file", daemon=True))
+            threads[-1].start()
+        work(target)
+    finally:
+        for thread in threads:
+            thread.join()
+        for worker in extra:
+            worker.close()
+    if errors:
+        raise errors[0]
+    report.files.sort(key=lambda result: result.load_id)  # file order, whichever finished first
 
 
 def _write_run(target: Target, report: RunReport) -> None:
@@ -252,23 +344,29 @@ def _write_run(target: Target, report: RunReport) -> None:
     )
 
 
-def _load_file(
-    target: Target,
-    run_id: str,
-    f: SourceFile,
-    previous_load_id: int | None,
-    max_reject_ratio: float,
-    dry_run: bool,
-) -> FileResult | None:
-    """Land one file version; None when another loader has claimed or landed it."""
-    entity = ENTITIES[f.entity]
+def _claim_file(target: Target, run_id: str, f: SourceFile, dry_run: bool) -> FileResult | None:
+    """A load id and a claimed ledger row for one file version; None when another loader has it."""
     started = _now()
     load_id = target.next_load_id()
     result = FileResult(load_id, run_id, f.entity, f.uri, f.etag, f.size, "claimed", started, started)
     if not dry_run and not target.claim(result):
         log.info("skipped %s: claimed by another loader", f.uri)
         return None
-    load_id = result.load_id  # a target may assign it while claiming
+    return result  # its load_id: a target may assign it while claiming
+
+
+def _land_file(
+    target: Target,
+    f: SourceFile,
+    result: FileResult,
+    previous_load_id: int | None,
+    max_reject_ratio: float,
+    dry_run: bool,
+) -> None:
+    """Land one claimed file version and settle its ledger row (`result`): landed, rejected or failed."""
+    entity = ENTITIES[f.entity]
+    started = result.started_at
+    load_id = result.load_id
     target.begin()
     result.state = "landed"
     shape = FileShape()
@@ -305,7 +403,7 @@ def _load_file(
         if dry_run:
             target.rollback()
             result.finished_at = _now()
-            return result
+            return
         if previous_load_id is not None:
             target.supersede(entity, previous_load_id, load_id)
             result.superseded = previous_load_id
@@ -329,7 +427,6 @@ def _load_file(
         log.error("failed %s: %s", f.uri, result.error_code)
     result.finished_at = result.finished_at if result.finished_at > started else _now()
     log.debug("%s took %.3fs", f.uri, time.perf_counter() - t0)
-    return result
 
 
 _QUOTED = re.compile(r"""'[^']*'|"[^"]*"|`[^`]*`""")

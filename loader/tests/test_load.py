@@ -316,7 +316,7 @@ def test_a_run_cut_short_hashes_no_more_files(tmp_path, monkeypatch, target):
     def fail(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(pipeline, "_load_file", fail)
+    monkeypatch.setattr(pipeline, "_land_file", fail)
     for i in range(8):
         write(tmp_path / "land", f"encounters/part-{i:02d}.csv", f"encounter_id\nE{i}\n")
     try:

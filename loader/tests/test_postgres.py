@@ -24,6 +24,93 @@ def test_postgres_lands_the_same_rows_as_duckdb(sample_tree, pg_target, target):
         assert pg_rows == duck_rows, table
 
 
+def test_postgres_lands_two_files_at_a_time_in_file_order(sample_tree, pg_target, monkeypatch):
+    """With jobs=2 a second connection lands files beside the first. Load ids still follow
+    the files' order (claims are handed out in turn), the report lists files in that order,
+    and the second connection is closed at the end."""
+    import threading
+
+    import carestar.pipeline as pipeline
+    from carestar.land import PostgresTarget
+    from carestar.ledger import FileResult
+
+    opened: list[PostgresTarget] = []
+    closed: list[PostgresTarget] = []
+    landers: dict[str, set[int]] = {}
+    another, close, land_file = PostgresTarget.another, PostgresTarget.close, pipeline._land_file
+
+    def spy_another(self):
+        opened.append(another(self))
+        return opened[-1]
+
+    def spy_close(self):
+        closed.append(self)
+        close(self)
+
+    def spy_land(target, f, result: FileResult, *args):
+        landers.setdefault(threading.current_thread().name, set()).add(id(target))
+        land_file(target, f, result, *args)
+
+    monkeypatch.setattr(PostgresTarget, "another", spy_another)
+    monkeypatch.setattr(PostgresTarget, "close", spy_close)
+    monkeypatch.setattr(pipeline, "_land_file", spy_land)
+    report = load(str(sample_tree[0]), pg_target, progress=False, jobs=2)
+
+    assert len(opened) == 1 and closed == opened  # one more connection, closed after
+    assert len(landers) == 2 and all(len(targets) == 1 for targets in landers.values())  # one each
+    ledger = pg_target.fetchall("select source_uri, load_id, state from raw.load_ledger order by load_id")
+    assert [uri for uri, _, _ in ledger] == sorted(uri for uri, _, _ in ledger)  # ids in file order
+    assert {state for _, _, state in ledger} == {"landed"}
+    assert [f.load_id for f in report.files] == [load_id for _, load_id, _ in ledger]
+    (read, landed, rejected) = pg_target.fetchall(
+        "select sum(rows_read), sum(rows_landed), sum(rows_rejected) from raw.load_ledger"
+    )[0]
+    assert read == landed + rejected == report.rows[0]
+
+
+def test_postgres_a_file_worker_that_breaks_stops_the_run(sample_tree, pg_target, monkeypatch):
+    """An unexpected error in the second connection's thread reaches the caller, and no
+    file is handed out after it."""
+    import threading
+
+    import pytest
+
+    import carestar.pipeline as pipeline
+
+    land_file = pipeline._land_file
+    handed: list[str] = []
+
+    def break_second(target, f, *args):
+        handed.append(f.uri)
+        if threading.current_thread().name == "carestar-file":
+            raise RuntimeError("the second connection went away")
+        land_file(target, f, *args)
+
+    monkeypatch.setattr(pipeline, "_land_file", break_second)
+    with pytest.raises(RuntimeError, match="second connection"):
+        load(str(sample_tree[0]), pg_target, progress=False, jobs=2)
+    landed = pg_target.fetchall("select count(*) from raw.load_ledger where state = 'landed'")[0][0]
+    files = len(list(sample_tree[0].rglob("*.csv"))) + len(list(sample_tree[0].rglob("*.jsonl")))
+    # the first connection finishes the file it holds, then takes no other
+    assert landed + 1 == len(handed) < files
+
+
+def test_postgres_lands_one_file_at_a_time_when_no_second_connection_opens(sample_tree, pg_target, monkeypatch):
+    """A second connection refused (the server's connection limit, say) is no failure: the
+    run lands every file on the first one."""
+    import psycopg
+
+    from carestar.land import PostgresTarget
+
+    def refused(self):
+        raise psycopg.OperationalError("too many clients already")
+
+    monkeypatch.setattr(PostgresTarget, "another", refused)
+    report = load(str(sample_tree[0]), pg_target, progress=False, jobs=2)
+    assert report.files and {f.state for f in report.files} == {"landed"}
+    assert report.exit_code in (0, 3)
+
+
 def test_postgres_is_exactly_once(sample_tree, pg_target):
     first = load(str(sample_tree[0]), pg_target, progress=False)
     second = load(str(sample_tree[0]), pg_target, progress=False)
