@@ -195,8 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=int,
         default=DEFAULT_JOBS,
-        help=f"files landed at once on PostgreSQL, each on its own connection (default {DEFAULT_JOBS});"
-        " DuckDB, SQL Server and Redshift land one file at a time",
+        help=f"files landed at once on DuckDB and PostgreSQL, each in its own transaction (default {DEFAULT_JOBS});"
+        " SQL Server and Redshift land one file at a time",
     )
     ld.add_argument(
         "--since", help="only files dated on or after YYYY-MM-DD (partition date in the path, else object time)"

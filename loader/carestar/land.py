@@ -331,11 +331,16 @@ class DuckDBTarget(Target):
 
     name = "duckdb"
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, *, _shared: duckdb.DuckDBPyConnection | None = None) -> None:
         self.path = path or duckdb_path()
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.con = _open_waiting_for_lock(self.path, float(os.environ.get("CARESTAR_DUCKDB_LOCK_TIMEOUT", "600")))
+        if _shared is not None:  # another() : a second connection to the database already open
+            self.con = _shared
+            self.con.execute("set timezone = 'UTC'")
+        else:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            timeout_s = float(os.environ.get("CARESTAR_DUCKDB_LOCK_TIMEOUT", "600"))
+            self.con = _open_waiting_for_lock(self.path, timeout_s)
         # Rows carry their line (_source_line); their order in the table means nothing, and
         # without keeping it DuckDB inserts on every core.
         self.con.execute("set preserve_insertion_order = false")
@@ -372,6 +377,12 @@ class DuckDBTarget(Target):
     @property
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
         return self.con  # validation runs inside the insert (_insert_held)
+
+    def another(self) -> DuckDBTarget:
+        # A second connection to the same database (one process holds the file): a transaction
+        # of its own, and DuckDB's appends from two transactions never conflict. One file's
+        # reading then overlaps the other's insert and commit.
+        return DuckDBTarget(self.path, _shared=self.con.cursor())
 
     def release_stale_claims(self) -> None:
         # One process at a time holds a DuckDB file: any claim found at start is a dead loader's.

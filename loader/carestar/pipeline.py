@@ -158,7 +158,7 @@ def load(
     one, object time) is in that window: a backfill. Files outside it stay
     unloaded for a later run; files already in the ledger are skipped as always.
     `jobs`: files landed at once where the target can open more connections
-    (PostgreSQL); each still commits alone.
+    (DuckDB, PostgreSQL); each still commits alone.
     """
     if jobs < 1:
         raise ValueError("jobs must be 1 or more")

@@ -321,7 +321,8 @@ def test_a_run_cut_short_hashes_no_more_files(tmp_path, monkeypatch, target):
         write(tmp_path / "land", f"encounters/part-{i:02d}.csv", f"encounter_id\nE{i}\n")
     try:
         with pytest.raises(RuntimeError):
-            pipeline.load(str(tmp_path / "land"), target, progress=False)
+            # one file at a time: a second connection would wait on the second file's held hash
+            pipeline.load(str(tmp_path / "land"), target, progress=False, jobs=1)
     finally:
         release.set()
     tags = [f.tag for f in found[0].files]
@@ -348,3 +349,44 @@ def test_files_outside_the_window_are_not_hashed(tmp_path, monkeypatch, target):
     assert report.outside_window == 5 and [f.state for f in report.files] == ["landed"]
     tags = [f.tag for f in found[0].files]
     assert all(t.cancelled() for t in tags[3:])  # day one's, then one per thread had started
+
+
+def test_duckdb_lands_two_files_at_once_as_it_lands_one(sample_tree, tmp_path, monkeypatch):
+    """jobs=2 on DuckDB: a second connection to the same file lands files beside the first,
+    each in its own transaction. Every raw row, rejected row and ledger row (load ids
+    included: claims are handed out in file order) is the same as one file at a time."""
+    import carestar.pipeline as pipeline
+    from carestar.land import DuckDBTarget
+
+    land_file = pipeline._land_file
+    landers: set[str] = set()
+
+    def spy_land(target, *args):
+        landers.add(threading.current_thread().name)
+        land_file(target, *args)
+
+    monkeypatch.setattr(pipeline, "_land_file", spy_land)
+    contents = {}
+    for jobs in (1, 2):
+        landers.clear()
+        target = DuckDBTarget(str(tmp_path / f"jobs{jobs}.duckdb"))
+        try:
+            report = pipeline.load(str(sample_tree[0]), target, progress=False, jobs=jobs)
+            assert [f.load_id for f in report.files] == sorted(f.load_id for f in report.files)
+            contents[jobs] = {
+                table: target.fetchall(f"select * exclude ({time_columns}) from raw.{table} order by all")
+                for table, time_columns in [
+                    ("encounters", "_load_id"),  # replaced by the file's uri below
+                    ("rejected_rows", "load_id"),
+                    ("load_ledger", "run_id, started_at, finished_at"),
+                ]
+            }
+            contents[jobs]["lineage"] = target.fetchall(
+                "select l.source_uri, e._source_line, e._load_id from raw.encounters as e"
+                " join raw.load_ledger as l on l.load_id = e._load_id order by all"
+            )
+        finally:
+            target.close()
+        assert len(landers) == jobs  # the caller's thread, and one more with jobs=2
+    assert contents[2]["load_ledger"] and contents[2]["encounters"]
+    assert contents[1] == contents[2]
