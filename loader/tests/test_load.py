@@ -117,6 +117,7 @@ def test_cli_exit_codes_and_report(tmp_path, monkeypatch):
     write(root, "patients/q.csv", f"{HEADER}\nP2,Bob,1980-02-30\nP3,Cy,1980-01-01\n")
     assert main(["load", str(root), "--no-progress", "--max-reject-ratio", "0.9"]) == EXIT_PARTIAL
     assert main(["load", str(root), "--no-progress", "--max-reject-ratio", "2"]) == 2
+    assert main(["load", str(root), "--no-progress", "--jobs", "0"]) == 2
     runs = (
         __import__("duckdb")
         .connect(str(tmp_path / "w.duckdb"))
