@@ -333,7 +333,7 @@ class DuckDBTarget(Target):
 
     def __init__(self, path: str | None = None, *, _shared: duckdb.DuckDBPyConnection | None = None) -> None:
         self.path = path or duckdb_path()
-        if _shared is not None:  # another() : a second connection to the database already open
+        if _shared is not None:  # from another(): a second connection to the database already open
             self.con = _shared
             self.con.execute("set timezone = 'UTC'")
         else:
