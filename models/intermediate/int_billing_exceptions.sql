@@ -243,9 +243,12 @@ all_claims as {{ inline_cte() }} (
 
 diagnosis_norms as (
 
+    -- the average as its sum and count: "above k times the average" is then compared exactly,
+    -- in decimals on every target, where avg() gives a double on DuckDB and six decimals on SQL Server
     select
         diagnosis_code_key,
-        avg(billing_amount) as average_billing
+        sum(billing_amount) as total_billing,
+        count(*) as encounter_count
     from norm_encounters
     where diagnosis_code_key is not null and billing_amount > 0
     group by diagnosis_code_key
@@ -330,7 +333,9 @@ above_norm as (
     from norm_encounters
     inner join diagnosis_norms
         on norm_encounters.diagnosis_code_key = diagnosis_norms.diagnosis_code_key
-    where norm_encounters.billing_amount > {{ var('billing_norm_multiplier') }} * diagnosis_norms.average_billing
+    where
+        norm_encounters.billing_amount * diagnosis_norms.encounter_count
+        > {{ var('billing_norm_multiplier') }} * diagnosis_norms.total_billing
 
 ),
 
