@@ -35,6 +35,7 @@ from carestar.contract import ENTITIES, Entity, Kind
 from carestar.ledger import LEDGER_COLUMNS, LEGACY_LINEAGE_COLUMNS, RUN_COLUMNS, SCHEMA, FileResult, schema_ddl
 from carestar.pgbinary import copy_rows
 from carestar.read import RowReject
+from carestar.shapes import with_shapes
 from carestar.validate import rejects_sql, valid_count, valid_rows_sql, validate_batch, validated_arrow, validation_sql
 
 DEFAULT_DUCKDB_PATH = "warehouse/carestar.duckdb"
@@ -400,7 +401,7 @@ class DuckDBTarget(Target):
         self._held, self._held_rows, self._valid_landed, self._broken = [], 0, 0, None
 
     def validate(self, entity: Entity, table: pa.Table, detached: pa.Table | None = None) -> int:
-        self._held.append(table)
+        self._held.append(with_shapes(entity, table))
         self._held_rows += table.num_rows
         return 0  # valid rows are counted as they land (finish_batches)
 

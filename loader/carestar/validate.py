@@ -25,6 +25,7 @@ from carestar.contract import (
     Kind,
     Rule,
 )
+from carestar.shapes import SHAPE_PREFIX, with_shapes
 
 # YYYY-MM-DD, optionally followed by an ISO-8601 time and zone.
 _ISO = (
@@ -150,6 +151,13 @@ def column_sql(col: Column) -> ColumnSql:
     raise ValueError(col.kind)  # pragma: no cover - every kind is handled above
 
 
+def _matched(name: str, pattern: str, shaped: bool) -> str:
+    """Whether v_<name> matches `pattern` in full; a value whose shape flag
+    (carestar.shapes) is set matches without running the expression."""
+    match = f"regexp_full_match(v_{name}, {_lit(pattern)})"
+    return f"case when {SHAPE_PREFIX}{name} then true else {match} end" if shaped else match
+
+
 def validation_sql(entity: Entity, source: str, present: set[str]) -> str:
     """SELECT over `source` giving typed columns, `_line` and `_errors` (list of 'column:rule').
 
@@ -158,9 +166,11 @@ def validation_sql(entity: Entity, source: str, present: set[str]) -> str:
     rules is built only for rows that break one: most rows break none.
     """
     specs = {c.name: column_sql(c) for c in entity.columns}
+    shaped = [n for n, s in specs.items() if s.pattern and SHAPE_PREFIX + n in present]
     texts = [f"{_value(c, present)} as v_{c.name}" for c in entity.columns]
+    texts += [SHAPE_PREFIX + n for n in shaped]
     derived = [f"v_{c.name}" for c in entity.columns]
-    derived += [f"regexp_full_match(v_{n}, {_lit(s.pattern)}) as m_{n}" for n, s in specs.items() if s.pattern]
+    derived += [f"{_matched(n, s.pattern, n in shaped)} as m_{n}" for n, s in specs.items() if s.pattern]
     derived += [f"{s.typed} as t_{n}" for n, s in specs.items()]
     broken: list[tuple[str, str]] = []  # (condition, 'column:rule')
     for col in entity.columns:
@@ -197,8 +207,8 @@ from (
 
 def validated_arrow(con: duckdb.DuckDBPyConnection, entity: Entity, table: pa.Table) -> pa.Table:
     """One Arrow batch validated: typed columns, `_line` and `_errors`, as Arrow."""
-    present = {n for n in table.column_names if n != "_line"}
-    _carestar_batch = table  # found by DuckDB through its name (a replacement scan)
+    _carestar_batch = with_shapes(entity, table)  # found by DuckDB through its name (a replacement scan)
+    present = {n for n in _carestar_batch.column_names if n != "_line"}
     # in chunks, so the insert that reads it scans them on every core
     return con.sql(validation_sql(entity, "_carestar_batch", present)).to_arrow_table(ARROW_CHUNK_ROWS)
 
@@ -209,10 +219,10 @@ def valid_count(validated: pa.Table) -> int:
 
 def validate_batch(con: duckdb.DuckDBPyConnection, entity: Entity, table: pa.Table) -> tuple[int, int]:
     """Validate one Arrow batch into the temp table VALIDATED; returns (valid rows, rejected rows)."""
-    present = {n for n in table.column_names if n != "_line"}
     # DuckDB finds the batch by this variable's name (a replacement scan). Not register():
     # inside a transaction a registered table stays pinned until it ends.
-    _carestar_batch = table
+    _carestar_batch = with_shapes(entity, table)
+    present = {n for n in _carestar_batch.column_names if n != "_line"}
     con.execute(f"create or replace temp table {VALIDATED} as {validation_sql(entity, '_carestar_batch', present)}")
     valid, rejected = con.execute(
         f"select count(*) filter (where len(_errors) = 0), count(*) filter (where len(_errors) > 0) from {VALIDATED}"
