@@ -19,7 +19,6 @@ from carestar.contract import (
     BOOL_TRUE,
     CODE_SETS,
     ID_MAX_LENGTH,
-    MONEY_MAX_ABS,
     Column,
     Entity,
     Kind,
@@ -36,6 +35,7 @@ _MONEY = r"-?[0-9]+(\.[0-9]{1,2})?"
 _INT = r"[+-]?[0-9]+"
 
 VALIDATED = "_carestar_validated"
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # DuckDB's integer (typed INT columns)
 ARROW_CHUNK_ROWS = 20_000
 
 
@@ -95,6 +95,7 @@ class ColumnSql:
     typed: str
     pattern: str | None
     checks: list[tuple[str, Rule]]
+    shaped_typed: str | None = None  # `typed`, simpler, for values whose shape flag is set
 
 
 def column_sql(col: Column) -> ColumnSql:
@@ -118,18 +119,27 @@ def column_sql(col: Column) -> ColumnSql:
         # through timestamptz; a value in UTC ('Z') or without a zone is cast directly.
         zoned = f"contains(substr({v}, 11), '+') or contains(substr({v}, 11), '-') or contains({v}, ',')"
         in_utc = f"cast(timezone('UTC', try_cast(replace({v}, ',', '.') as timestamptz)) as timestamp)"
-        typed = f"case when {zoned} then {in_utc} else try_cast({v} as timestamp) end"
-        return ColumnSql(typed, _ISO, [(f"not {m} or {t} is null", Rule.TIMESTAMP_INVALID)])
+        plain = f"try_cast({v} as timestamp)"
+        typed = f"case when {zoned} then {in_utc} else {plain} end"
+        # a shaped timestamp has no zone offset and no comma: it takes the plain cast
+        return ColumnSql(typed, _ISO, [(f"not {m} or {t} is null", Rule.TIMESTAMP_INVALID)], plain)
     if col.kind is Kind.MONEY:
-        too_big = f"{m} and coalesce(abs(try_cast({v} as decimal(38, 2))) > {MONEY_MAX_ABS}, true)"
+        # A matched amount has at most two decimals, so decimal(10, 2) fails to hold it
+        # exactly when its size is above MONEY_MAX_ABS, that type's largest value
+        # (test_validate_numbers checks it against Python's Decimal).
+        too_big = f"{m} and {t} is null"
         return ColumnSql(
             f"try_cast({v} as decimal(10, 2))",
             _MONEY,
             [(f"not {m}", Rule.MONEY_INVALID), (too_big, Rule.MONEY_OUT_OF_RANGE)],
         )
     if col.kind is Kind.INT:
-        low, high = col.int_range or (-(2**31), 2**31 - 1)
-        outside = f"{m} and coalesce(try_cast({v} as hugeint) not between {low} and {high}, true)"
+        low, high = col.int_range or (_INT_MIN, _INT_MAX)
+        if not _INT_MIN <= low <= high <= _INT_MAX:
+            raise ValueError(f"{col.name}: an integer range must lie within the integer type's")
+        # A matched integer fails the cast to integer only when outside the type's range,
+        # which holds the column's: out of range either way.
+        outside = f"{m} and coalesce({t} not between {low} and {high}, true)"
         return ColumnSql(
             f"try_cast({v} as integer)",
             _INT,
@@ -158,6 +168,12 @@ def _matched(name: str, pattern: str, shaped: bool) -> str:
     return f"case when {SHAPE_PREFIX}{name} then true else {match} end" if shaped else match
 
 
+def _typed(name: str, spec: ColumnSql, shaped: bool) -> str:
+    if shaped and spec.shaped_typed:
+        return f"case when {SHAPE_PREFIX}{name} then {spec.shaped_typed} else {spec.typed} end"
+    return spec.typed
+
+
 def validation_sql(entity: Entity, source: str, present: set[str]) -> str:
     """SELECT over `source` giving typed columns, `_line` and `_errors` (list of 'column:rule').
 
@@ -171,7 +187,7 @@ def validation_sql(entity: Entity, source: str, present: set[str]) -> str:
     texts += [SHAPE_PREFIX + n for n in shaped]
     derived = [f"v_{c.name}" for c in entity.columns]
     derived += [f"{_matched(n, s.pattern, n in shaped)} as m_{n}" for n, s in specs.items() if s.pattern]
-    derived += [f"{s.typed} as t_{n}" for n, s in specs.items()]
+    derived += [f"{_typed(n, s, n in shaped)} as t_{n}" for n, s in specs.items()]
     broken: list[tuple[str, str]] = []  # (condition, 'column:rule')
     for col in entity.columns:
         v = f"v_{col.name}"
