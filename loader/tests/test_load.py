@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 
+import duckdb
 import pytest
 from conftest import land_a_stray_row, write
 
@@ -361,13 +363,17 @@ def test_duckdb_lands_two_files_at_once_as_it_lands_one(sample_tree, tmp_path, m
 
     land_file = pipeline._land_file
     landers: set[str] = set()
+    threads_seen: set[tuple[int, str]] = set()  # (jobs, DuckDB's thread count while landing)
 
     def spy_land(target, *args):
         landers.add(threading.current_thread().name)
+        threads_seen.add((jobs, target.fetchall("select current_setting('threads')")[0][0]))
         land_file(target, *args)
 
     monkeypatch.setattr(pipeline, "_land_file", spy_land)
     contents = {}
+    default_threads = duckdb.connect().execute("select current_setting('threads')").fetchall()[0][0]
+    assert default_threads > 1 or os.cpu_count() == 1
     for jobs in (1, 2):
         landers.clear()
         target = DuckDBTarget(str(tmp_path / f"jobs{jobs}.duckdb"))
@@ -386,8 +392,13 @@ def test_duckdb_lands_two_files_at_once_as_it_lands_one(sample_tree, tmp_path, m
                 "select l.source_uri, e._source_line, e._load_id from raw.encounters as e"
                 " join raw.load_ledger as l on l.load_id = e._load_id order by all"
             )
+            # after the run, every core is the database's again
+            assert target.fetchall("select current_setting('threads')")[0][0] == default_threads
         finally:
             target.close()
         assert len(landers) == jobs  # the caller's thread, and one more with jobs=2
     assert contents[2]["load_ledger"] and contents[2]["encounters"]
     assert contents[1] == contents[2]
+    # side by side, each file's insert runs on one thread (no partly filled row group per
+    # thread for closing to merge); alone, on every core
+    assert threads_seen == {(1, default_threads), (2, 1)}
