@@ -169,6 +169,10 @@ class Target(ABC):
         (closed by the caller); None where files land one at a time."""
         return None
 
+    def no_more_files(self) -> None:
+        """This connection found no file left to land: the others may still be landing theirs."""
+        return None
+
     def finish_batches(self, entity: Entity, load_id: int, uri: str) -> int:
         """After a file's last batch, inside its transaction: move staged rows into the raw tables.
 
@@ -342,7 +346,9 @@ class DuckDBTarget(Target):
         _restores_threads: bool = False,
     ) -> None:
         self.path = path or duckdb_path()
-        self._restores_threads = _restores_threads  # another()'s: closing it gives back every core
+        # Whether this connection holds the database to one thread while files land side by
+        # side (another()); it gives the cores back when it finds no file left, or closes.
+        self._restores_threads = _restores_threads
         if _shared is not None:  # from another(): a second connection to the database already open
             self.con = _shared
             self.con.execute("set timezone = 'UTC'")
@@ -382,9 +388,14 @@ class DuckDBTarget(Target):
             self._in_transaction = False
 
     def close(self) -> None:
-        if self._restores_threads:
-            self.con.execute("reset threads")
+        self.no_more_files()
         self.con.close()
+
+    def no_more_files(self) -> None:
+        # The files still landing are the last: their inserts may take every core again.
+        if self._restores_threads:
+            self._restores_threads = False
+            self.con.execute("reset threads")
 
     @property
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
@@ -398,9 +409,12 @@ class DuckDBTarget(Target):
         # While files land side by side, each insert runs on one thread: the cores are used
         # by the files. An insert on several threads leaves a partly filled row group per
         # thread at its end, and closing the database then merges and recompresses them: at
-        # 10M encounters that took 1.5-2.4 s, against 0.03 s after one-thread inserts.
+        # 10M encounters that took 1.5-2.4 s, against 0.03 s after one-thread inserts. The
+        # first connection to find no file left gives the cores back to the last file's
+        # remaining inserts (no_more_files): 10M, load and close, 6.11 against 6.63 s.
         another = DuckDBTarget(self.path, _shared=self.con.cursor(), _restores_threads=True)
         self.con.execute("set threads = 1")
+        self._restores_threads = True
         return another
 
     def release_stale_claims(self) -> None:

@@ -282,6 +282,7 @@ def _load_files(
                 f, result = picked
                 _land_file(worker, f, result, landed.get(f.uri), max_reject_ratio, dry_run)
                 files.record(f, result)
+            worker.no_more_files()
         except BaseException:
             files.stopped = True
             raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 
 import duckdb
@@ -371,6 +372,16 @@ def test_duckdb_lands_two_files_at_once_as_it_lands_one(sample_tree, tmp_path, m
         land_file(target, *args)
 
     monkeypatch.setattr(pipeline, "_land_file", spy_land)
+    given_back: list[int] = []  # jobs, each time a connection gave the cores back before closing
+    no_more_files = DuckDBTarget.no_more_files
+
+    def spy_no_more_files(target):
+        # counted when the landing loop calls it (not when a connection closes)
+        if target._restores_threads and sys._getframe(1).f_code.co_name == "work":
+            given_back.append(jobs)
+        no_more_files(target)
+
+    monkeypatch.setattr(DuckDBTarget, "no_more_files", spy_no_more_files)
     contents = {}
     default_threads = duckdb.connect().execute("select current_setting('threads')").fetchall()[0][0]
     assert default_threads > 1 or os.cpu_count() == 1
@@ -402,3 +413,6 @@ def test_duckdb_lands_two_files_at_once_as_it_lands_one(sample_tree, tmp_path, m
     # side by side, each file's insert runs on one thread (no partly filled row group per
     # thread for closing to merge); alone, on every core
     assert threads_seen == {(1, default_threads), (2, 1)}
+    # a connection that found no file left gave the cores back to the last file (each of the
+    # two may: the second time changes nothing); with one connection there was nothing to give
+    assert given_back in ([2], [2, 2])
