@@ -426,9 +426,10 @@ class DuckDBTarget(Target):
 
     # A file's batches are held as read (text columns) until HELD_ROWS rows, then one
     # statement validates them and inserts the valid rows straight into the raw table: no
-    # validated copy is made, and the insert fills a few row groups at once, compressed on
-    # every core. Only a chunk that had broken rows is validated a second time, for its
-    # rejected-row records. Reading runs ahead in its own thread meanwhile.
+    # validated copy is made, and the insert fills a few row groups at once (on every core
+    # for a lone file, on one beside another file: another()). Only a chunk that had broken
+    # rows is validated a second time, for its rejected-row records. Reading runs ahead in
+    # its own thread meanwhile.
     def start_file(self, entity: Entity, load_id: int) -> None:
         self._held, self._held_rows, self._valid_landed, self._broken = [], 0, 0, None
 
