@@ -49,19 +49,6 @@ def stale_sources(path: Path) -> list[str]:
     )
 
 
-def _without_vars(args: list[str]) -> list[str]:
-    """dbt args minus --vars (source freshness takes no vars)."""
-    out, skip = [], False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg == "--vars":
-            skip = True
-        else:
-            out.append(arg)
-    return out
-
-
 def _dbt_executable() -> str:
     beside = Path(sys.executable).parent / "dbt"
     return str(beside) if beside.exists() else "dbt"
@@ -111,8 +98,9 @@ def run_job(
         json.loads((target_path / "manifest.json").read_text()) if (target_path / "manifest.json").exists() else {}
     )
     (target_path / "sources.json").unlink(missing_ok=True)
+    # the build's vars too: dbt then reuses the build's parse of the project (target/partial_parse.msgpack)
     subprocess.run(
-        [_dbt_executable(), "source", "freshness", "--project-dir", str(project_dir), *_without_vars(args)],
+        [_dbt_executable(), "source", "freshness", "--project-dir", str(project_dir), *args],
         env=env,
         capture_output=True,
         text=True,
