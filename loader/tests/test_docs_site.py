@@ -10,7 +10,7 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import dbt
+from conftest import WAREHOUSE_FILE, dbt
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ CHROMIUM_FLAGS = [
 @pytest.fixture(scope="module")
 def docs_site(built_warehouse, tmp_path_factory):
     out = tmp_path_factory.mktemp("docs")
-    db = out / "copy.duckdb"
+    db = out / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
     dbt("docs", "generate", db=db)
     site = out / "target"

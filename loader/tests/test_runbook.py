@@ -7,7 +7,7 @@ import shutil
 from datetime import UTC, datetime
 
 import pytest
-from conftest import REPO, dbt, query
+from conftest import REPO, WAREHOUSE_FILE, dbt, query
 
 from carestar.land import DuckDBTarget
 from carestar.pipeline import load
@@ -24,7 +24,7 @@ def _steps() -> dict[str, str]:
 def test_the_runbook_recovers_a_failed_night(built_warehouse, sample_tree, tmp_path, monkeypatch):
     steps = _steps()
     assert list(steps) == ["1a", "1b", "2", "4a", "5a", "5b", "5c"]
-    db = tmp_path / "night.duckdb"
+    db = tmp_path / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
 
     # the night: the database fails while landing encounters, and the build after it breaks

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import CONTRACT_RELATIONS, dbt, load_into, query, snapshot
+from conftest import CONTRACT_RELATIONS, WAREHOUSE_FILE, dbt, load_into, query, snapshot
 from independent import acceptance_figures
 
 from carestar.land import DuckDBTarget
@@ -37,12 +37,13 @@ def _keys(db: Path) -> dict[str, dict]:
 
 
 def _build_and_compare_with_a_full_refresh(db: Path, tmp_path: Path, *args: str) -> None:
-    """Build `db` incrementally, and a copy of it in full: every contract relation equal, row for row."""
+    """Build `db` incrementally, and a copy of it in full: every contract relation equal, row for row.
+    The incremental side runs dbt's tests too; the full side is only a reference (dbt run)."""
     dbt("build", *args, db=db)
-    full = tmp_path / "full" / "full.duckdb"  # its own folder: dbt's target/ beside it stays apart
+    full = tmp_path / "full" / WAREHOUSE_FILE  # its own folder: dbt's target/ beside it stays apart
     full.parent.mkdir()
     shutil.copy(db, full)
-    dbt("build", "--full-refresh", *args, db=full)
+    dbt("run", "--full-refresh", *args, db=full)
     incremental, rebuilt = snapshot(db), snapshot(full)
     for name in CONTRACT_RELATIONS:
         assert incremental[name] == rebuilt[name], name
@@ -92,10 +93,10 @@ def test_every_encounter_lands_with_inferred_members(built_warehouse):
 
 
 def test_a_rebuild_changes_no_key(built_warehouse, tmp_path):
-    db = tmp_path / "copy.duckdb"
+    db = tmp_path / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
     before = _keys(db)
-    dbt("build", "--full-refresh", db=db)
+    dbt("run", "--full-refresh", db=db)
     assert _keys(db) == before
 
 
@@ -122,7 +123,7 @@ def test_late_batch_fills_inferred_members_and_keeps_keys(built_warehouse, late_
 
 def test_incremental_build_equals_a_full_rebuild(late_warehouse, sample_tree, tmp_path):
     """Batch one, build, batch two, build incrementally == both batches and one full build, row for row."""
-    fresh = tmp_path / "full.duckdb"
+    fresh = tmp_path / WAREHOUSE_FILE
     load_into(fresh, sample_tree[0])
     load_into(fresh, sample_tree[1])
     dbt("build", db=fresh)
@@ -138,7 +139,7 @@ def test_incremental_build_equals_a_full_rebuild(late_warehouse, sample_tree, tm
 def test_a_superseded_file_is_built_again_as_a_full_build_would(built_warehouse, sample_tree, tmp_path):
     """A late file comes again with new content, every row now older than batch one's version:
     the incremental build takes the versions raw holds now, equal to a full rebuild."""
-    db = tmp_path / "superseded.duckdb"
+    db = tmp_path / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
     late = tmp_path / "batch2"
     shutil.copytree(sample_tree[1], late)
@@ -179,7 +180,7 @@ def test_a_slow_file_that_commits_after_a_later_load_is_built_next_time(
     That build stops below the claimed load; once the slow file commits, the next build takes
     everything, equal to a full rebuild. (Reading the later loads first would have moved every
     watermark past the slow file's id, and no build would ever read it.)"""
-    db = tmp_path / "in_flight.duckdb"
+    db = tmp_path / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
     quick, slow = tmp_path / "quick", tmp_path / "slow"
     shutil.copytree(sample_tree[1], quick)
@@ -289,7 +290,7 @@ def _claims_moving_between_encounters(db: Path) -> tuple[list[dict], dict[str, s
 
 def test_billing_exceptions_follow_claims_that_move_between_encounters(built_warehouse, tmp_path):
     """Only the scopes a night touched are judged again, including the encounter a claim left."""
-    db = tmp_path / "moves.duckdb"
+    db = tmp_path / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
     rows, encounters = _claims_moving_between_encounters(db)
     batch = tmp_path / "batch3"
@@ -344,7 +345,7 @@ def _latest(db: Path, table: str, columns: list[str], key: str, value: str, **ch
 def test_weekly_denied_claims_follow_claims_and_providers_that_move(built_warehouse, tmp_path):
     """Only the weeks a night touched are counted again, including the week a claim left and
     every week of a provider that changed group."""
-    db = tmp_path / "weeks.duckdb"
+    db = tmp_path / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
     # a provider with claims in several weeks changes group: each of those weeks changes
     (mover,) = query(
@@ -388,7 +389,7 @@ def test_weekly_denied_claims_follow_claims_and_providers_that_move(built_wareho
 def test_billing_exceptions_follow_the_run_date_and_thresholds(late_warehouse, tmp_path, later_vars):
     """BE05 depends on the run date and every rule on the vars: a build with nothing new but
     another date or threshold gives what a full build with them gives."""
-    db = tmp_path / "later.duckdb"
+    db = tmp_path / WAREHOUSE_FILE
     shutil.copy(late_warehouse, db)
     before = query(db, "select count(*) from BillingExceptions")
     _build_and_compare_with_a_full_refresh(db, tmp_path, "--vars", later_vars)
@@ -396,7 +397,7 @@ def test_billing_exceptions_follow_the_run_date_and_thresholds(late_warehouse, t
 
 
 def test_a_build_with_nothing_new_changes_nothing(late_warehouse, tmp_path):
-    db = tmp_path / "again.duckdb"
+    db = tmp_path / WAREHOUSE_FILE
     shutil.copy(late_warehouse, db)
     before = snapshot(db)
     dbt("build", db=db)
@@ -404,7 +405,7 @@ def test_a_build_with_nothing_new_changes_nothing(late_warehouse, tmp_path):
 
 
 def test_every_run_leaves_an_audit_trail_and_failures_are_one_query_away(built_warehouse, tmp_path):
-    db = tmp_path / "audit.duckdb"
+    db = tmp_path / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
     statuses = dict(
         query(db, "select resource_type, count(*) from dbt_run_audit where status in ('success', 'pass') group by 1")
@@ -423,7 +424,7 @@ def test_every_run_leaves_an_audit_trail_and_failures_are_one_query_away(built_w
 def test_a_row_whose_load_left_the_ledger_is_kept_and_flagged(built_warehouse, tmp_path):
     # Staging joins each row's file and load time from the ledger; a row whose ledger row is
     # gone stays in staging (left join) and the not_null test on _source_file fails.
-    db = tmp_path / "orphan.duckdb"
+    db = tmp_path / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
     con = duckdb.connect(str(db))
     (load_id,) = con.execute("select min(_load_id) from raw.hospitals").fetchone()
