@@ -61,8 +61,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || \
 		{ echo "installing chromium (Debian package) for the docs-site test"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# Two workers on two cores: most of the time is dbt's Python, one core each. A test file stays on
+# one worker, so its module fixtures (the PostgreSQL warehouse, the offline compiles) are built once.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
+
 pytest: setup pg-tools browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_PARALLEL)
 
 # the dbt templater compiles against a connection: a throwaway DuckDB file
 sqlfluff: setup
@@ -72,7 +77,7 @@ sqlfluff: setup
 # The same tests, measured: fails under the floor.
 COVERAGE_FLOOR ?= 85
 coverage: setup pg-tools browser
-	$(BIN)/pytest -q --cov=carestar --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) --cov=carestar --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 # pytest includes the end-to-end runs: generated files -> loader -> dbt build -> checks
 test: lint pytest sqlfluff
