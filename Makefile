@@ -61,10 +61,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || \
 		{ echo "installing chromium (Debian package) for the docs-site test"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-# Two workers on two cores: most of the time is dbt's Python, one core each. A test file stays on
-# one worker, so its module fixtures (the PostgreSQL warehouse, the offline compiles) are built once.
+# One worker per core: most of the time is dbt's Python, one core each. A test file stays on one
+# worker, so its module fixtures (the PostgreSQL warehouse, the offline compiles) are built once.
+# At most 4: test_warehouse.py alone takes ~6 minutes on one worker, and every worker builds its
+# own session warehouse (and PostgreSQL cluster).
 PYTEST_WORKERS ?= auto
-PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 pytest: setup pg-tools browser
 	$(BIN)/pytest -q $(PYTEST_PARALLEL)
