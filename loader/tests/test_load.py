@@ -364,6 +364,7 @@ def test_duckdb_lands_two_files_at_once_as_it_lands_one(sample_tree, tmp_path, m
 
     land_file = pipeline._land_file
     landers: set[str] = set()
+    given_back: list[int] = []  # jobs, each time a connection gave the cores back before closing
     # (jobs, DuckDB's thread count as a file's landing starts, whether a connection had already
     # given the cores back then). The count is read first: a give-back is recorded before it
     # resets the count, so a reset count always comes with the give-back recorded.
@@ -376,7 +377,6 @@ def test_duckdb_lands_two_files_at_once_as_it_lands_one(sample_tree, tmp_path, m
         land_file(target, *args)
 
     monkeypatch.setattr(pipeline, "_land_file", spy_land)
-    given_back: list[int] = []  # jobs, each time a connection gave the cores back before closing
     no_more_files = DuckDBTarget.no_more_files
 
     def spy_no_more_files(target):
