@@ -633,19 +633,29 @@ class PostgresTarget(RemoteTarget):
         self.fetchall("select pg_advisory_xact_lock(hashtext('carestar.raw.schema'))")
         for statement in schema_ddl():
             self.execute(statement)
-        # one claimed, landed or refused row per file version, whichever loader gets there first
-        self.execute(
-            f"create unique index if not exists load_ledger_one_version on {self.raw}.load_ledger"
-            " (source_uri, etag, size_bytes) where state in ('claimed', 'landed', 'rejected')"
-        )
+        # Only the missing indexes: CREATE INDEX locks its table (SHARE) even when the index
+        # exists, until this transaction ends, and a loader that started a moment earlier may be
+        # copying into one table while it waits on another: two loaders deadlocked so.
+        existing = {
+            str(name) for (name,) in self.fetchall(f"select indexname from pg_indexes where schemaname = '{SCHEMA}'")
+        }
+        indexes = {
+            # one claimed, landed or refused row per file version, whichever loader gets there first
+            "load_ledger_one_version": f"create unique index if not exists load_ledger_one_version"
+            f" on {self.raw}.load_ledger (source_uri, etag, size_bytes)"
+            " where state in ('claimed', 'landed', 'rejected')",
+        }
         # Load ids grow with the table, so a block-range index finds one load's rows (the count
         # check after each file, a superseded file's delete, dbt's incremental reads) for almost
         # nothing on insert.
         for table, column in [*((entity, "_load_id") for entity in ENTITIES), ("rejected_rows", "load_id")]:
-            self.execute(
+            indexes[f"{table}_load_id"] = (
                 f"create index if not exists {table}_load_id on {self.raw}.{table} using brin ({column})"
                 " with (autosummarize = on)"
             )
+        for name, statement in indexes.items():
+            if name not in existing:
+                self.execute(statement)
         self.relax_legacy_lineage()
         self.commit()
 

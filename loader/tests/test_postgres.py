@@ -170,3 +170,21 @@ def test_postgres_fails_a_file_whose_rows_in_the_table_do_not_match_the_count(tm
     (result,) = report.files
     assert (result.state, result.error_code) == ("failed", "CountMismatch")
     assert pg_target.fetchall("select count(*) from raw.patients") == [(0,)]
+
+
+def test_a_loader_starting_beside_one_that_is_copying_takes_no_table_lock(pg_target):
+    """A second loader's start must not wait on a table the first is copying into: CREATE INDEX
+    locks its table even when the index exists, and two loaders deadlocked that way."""
+    import psycopg
+
+    from carestar.land import PostgresTarget
+
+    pg_target.ensure_schema()
+    with psycopg.connect("") as copying:  # the first loader, in the middle of a file
+        copying.execute("lock table raw.encounters, raw.load_ledger in row exclusive mode")
+        second = PostgresTarget()
+        try:
+            second.execute("set lock_timeout = '3s'")
+            second.ensure_schema()  # before: waited for SHARE on raw.encounters, then timed out
+        finally:
+            second.close()
