@@ -3,7 +3,8 @@
   postgres__). dbt's default__load_csv_rows renders one placeholder per cell through a Jinja
   loop and a macro call: the 98,000 rows of icd10cm_codes took ~25 s of CPU on every build,
   where dbt build loads each seed again. Here each batch's statement is built from one row's
-  placeholders, repeated: the same insert, the same bindings, in well under a second.
+  placeholders, repeated: the same inserts and bindings, and the four seeds load in 3.8 s
+  instead of 25.9 s (dbt seed on the test cluster).
   DuckDB copies the file itself (dbt-duckdb); SQL Server keeps dbt-sqlserver's batches, which
   respect its 2,100-parameter limit.
 -#}
