@@ -381,6 +381,41 @@ def test_weekly_denied_claims_follow_claims_and_providers_that_move(built_wareho
     )
 
 
+ENCOUNTER_COLUMNS = (
+    "encounter_id patient_id provider_id hospital_id diagnosis_code encounter_date billing_amount encounter_duration"
+).split()
+
+
+def test_an_inferred_diagnosis_keeps_the_spelling_it_first_arrived_with(built_warehouse, tmp_path):
+    """A code no file describes, named by encounters in two spellings on two nights (ZZ9.9, then
+    ZZ99: one member), reads as a full rebuild reads it; the nightly build looks up only the
+    inferred members it writes."""
+    db = tmp_path / WAREHOUSE_FILE
+    shutil.copy(built_warehouse, db)
+    (known,) = query(db, "select encounter_id from main_staging.int_encounters_deduplicated order by 1 limit 1")[0]
+    for night, spelling in ((3, "ZZ9.9"), (4, "ZZ99")):
+        late = _latest(
+            db,
+            "int_encounters_deduplicated",
+            ENCOUNTER_COLUMNS,
+            "encounter_id",
+            known,
+            encounter_id=f"ENC-SPELLING-{night}",
+            diagnosis_code=spelling,
+        )
+        _write_csv(
+            tmp_path / f"batch{night}" / "encounters" / f"batch=00{night}" / "part-00000.csv", ENCOUNTER_COLUMNS, [late]
+        )
+        load_into(db, tmp_path / f"batch{night}")
+        if night == 3:
+            dbt("build", db=db)
+    _build_and_compare_with_a_full_refresh(db, tmp_path)
+    member = "select DiagnosisCode, DiagnosisDescription from DimDiagnosis where DiagnosisCode like 'ZZ9%'"
+    assert query(db, member) == [("ZZ9.9", "Unknown diagnosis code")]
+    compiled = db.parent / "target" / "compiled" / "carestar" / "models" / "marts" / "dim_diagnosis.sql"
+    assert "inferred_members" in compiled.read_text()  # built incrementally
+
+
 @pytest.mark.parametrize(
     "later_vars",
     ["{as_of_date: '2027-01-15'}", "{as_of_date: '2026-06-01'}", "{billing_norm_multiplier: 2}"],

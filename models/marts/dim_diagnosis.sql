@@ -10,8 +10,8 @@
 {#-
   Every ICD-10-CM code (seed), every code a diagnoses file adds (its
   description and category override the seed's), every other code an
-  encounter names (an inferred member), and DiagnosisID 0, the Unknown
-  diagnosis, for encounters with none.
+  encounter names (an inferred member, spelled as it first arrived), and
+  DiagnosisID 0, the Unknown diagnosis, for encounters with none.
 -#}
 
 with
@@ -51,14 +51,41 @@ landed as (
 
 ),
 
-named_by_encounters as (
+inferred_members as (
 
+    -- members neither the code set nor a diagnoses file describes: only encounters name them
+    select registry.diagnosis_code_key
+    from registry
+    where
+        not exists (select 1 from icd10cm where icd10cm.diagnosis_code_key = registry.diagnosis_code_key)
+        and not exists (select 1 from landed where landed.diagnosis_code_key = registry.diagnosis_code_key)
+
+),
+
+appearances as (
+
+    -- every encounter row naming one: read for those members only, never for the whole code set
     select
         diagnosis_code_key,
-        max(diagnosis_code) as diagnosis_code
+        diagnosis_code,
+        row_number() over (
+            partition by diagnosis_code_key
+            order by _load_id, _source_line
+        ) as appearance
     from {{ ref('stg_landing__encounters') }}
-    where diagnosis_code_key is not null
-    group by diagnosis_code_key
+    where diagnosis_code_key in (select diagnosis_code_key from inferred_members)
+
+),
+
+named_by_encounters as (
+
+    -- the code as it first arrived (ZZ9.9 or ZZ99: one member): later rows never change it,
+    -- so a nightly build that does not write the member again agrees with a full rebuild
+    select
+        diagnosis_code_key,
+        diagnosis_code
+    from appearances
+    where appearance = 1
 
 ),
 
