@@ -56,9 +56,11 @@ inferred_members as (
     -- members neither the code set nor a diagnoses file describes: only encounters name them
     select registry.diagnosis_code_key
     from registry
-    where
-        not exists (select 1 from icd10cm where icd10cm.diagnosis_code_key = registry.diagnosis_code_key)
-        and not exists (select 1 from landed where landed.diagnosis_code_key = registry.diagnosis_code_key)
+    left join icd10cm
+        on registry.diagnosis_code_key = icd10cm.diagnosis_code_key
+    left join landed
+        on registry.diagnosis_code_key = landed.diagnosis_code_key
+    where icd10cm.diagnosis_code_key is null and landed.diagnosis_code_key is null
 
 ),
 
@@ -66,14 +68,14 @@ appearances as (
 
     -- every encounter row naming one: read for those members only, never for the whole code set
     select
-        diagnosis_code_key,
-        diagnosis_code,
+        encounters.diagnosis_code_key,
+        encounters.diagnosis_code,
         row_number() over (
-            partition by diagnosis_code_key
-            order by _load_id, _source_line
+            partition by encounters.diagnosis_code_key
+            order by encounters._load_id, encounters._source_line
         ) as appearance
-    from {{ ref('stg_landing__encounters') }}
-    where diagnosis_code_key in (select diagnosis_code_key from inferred_members)
+    from {{ ref('stg_landing__encounters') }} as encounters
+    where encounters.diagnosis_code_key in (select inferred_members.diagnosis_code_key from inferred_members)
 
 ),
 
