@@ -388,8 +388,8 @@ ENCOUNTER_COLUMNS = (
 
 def test_an_inferred_diagnosis_keeps_the_spelling_it_first_arrived_with(built_warehouse, tmp_path):
     """A code no file describes, named by encounters in two spellings on two nights (ZZ9.9, then
-    ZZ99: one member), reads as a full rebuild reads it; the nightly build looks up only the
-    inferred members it writes."""
+    ZZ99: one member), reads as a full rebuild reads it, also after the file that first named it
+    is superseded; the nightly build looks up only the inferred members it writes."""
     db = tmp_path / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
     (known,) = query(db, "select encounter_id from main_staging.int_encounters_deduplicated order by 1 limit 1")[0]
@@ -410,10 +410,19 @@ def test_an_inferred_diagnosis_keeps_the_spelling_it_first_arrived_with(built_wa
         if night == 3:
             dbt("build", db=db)
     _build_and_compare_with_a_full_refresh(db, tmp_path)
-    member = "select DiagnosisCode, DiagnosisDescription from DimDiagnosis where DiagnosisCode like 'ZZ9%'"
+    member = "select DiagnosisCode, DiagnosisDescription from DimDiagnosis where DiagnosisCode like 'Z%Z%9%'"
     assert query(db, member) == [("ZZ9.9", "Unknown diagnosis code")]
     compiled = db.parent / "target" / "compiled" / "carestar" / "models" / "marts" / "dim_diagnosis.sql"
     assert "inferred_members" in compiled.read_text()  # built incrementally
+    # the first night's file comes again, spelled ZZ.99: its new version is the latest load,
+    # so the second night's ZZ99 is now the first spelling raw holds
+    first = tmp_path / "batch3" / "encounters" / "batch=003" / "part-00000.csv"
+    first.write_text(first.read_text().replace("ZZ9.9", "ZZ.99"))
+    load_into(db, tmp_path / "batch3")
+    assert query(db, "select count(*) from raw.load_ledger where state = 'superseded'") == [(1,)]
+    shutil.rmtree(tmp_path / "full")
+    _build_and_compare_with_a_full_refresh(db, tmp_path)
+    assert query(db, member) == [("ZZ99", "Unknown diagnosis code")]
 
 
 @pytest.mark.parametrize(
