@@ -13,8 +13,14 @@
   inside the lookback meets itself (same load and line) and is written again
   unchanged. A key whose built row came from a file version since superseded
   (its row has left raw) has all its raw versions compete again, without it.
+
+  remember: columns whose value in the row a write replaces is kept beside
+  the new one, as replaced_<column>, with replaced_load_id, that row's
+  _load_id (0: the key had no row; empty: not known, as after a full build).
+  int_claims_deduplicated keeps the encounter a changed claim named before,
+  so int_billing_exceptions need not search raw for it.
 -#}
-{% macro latest_versions(relation, key, columns) %}
+{% macro latest_versions(relation, key, columns, remember=[]) %}
 {%- set carried = columns + ['updated_at', '_load_id', '_source_file', '_source_line', '_loaded_at'] -%}
 {%- set ordering = [key, 'updated_at', '_load_id', '_source_line'] -%}
 {%- set built_through_sql = "coalesce(max(_load_id), 0) - " ~ var('incremental_lookback_loads') -%}
@@ -58,16 +64,22 @@ with
 
     ),
 
+    built as (
+
+        select {{ (ordering + remember) | join(', ') }}
+        from {{ this }}
+        where {{ key }} in (select {{ key }} from challengers)
+
+    ),
+
     contenders as (
 
         select {{ ordering | join(', ') }}
         from challengers
         union all
         select {{ ordering | join(', ') }}
-        from {{ this }}
-        where
-            {{ key }} in (select {{ key }} from challengers)
-            and _load_id not in {{ superseded_loads() }}
+        from built
+        where _load_id not in {{ superseded_loads() }}
 
     ),
 
@@ -89,14 +101,24 @@ with
 
         select
             {%- for column in carried %}
-            challengers.{{ column }}{{ ',' if not loop.last }}
+            challengers.{{ column }}{{ ',' if remember or not loop.last }}
             {%- endfor %}
+            {%- for column in remember %}
+            built.{{ column }} as replaced_{{ column }},
+            {%- endfor %}
+            {%- if remember %}
+            coalesce(built._load_id, 0) as replaced_load_id
+            {%- endif %}
         from challengers
         inner join ranked
             on
                 challengers.{{ key }} = ranked.{{ key }}
                 and challengers._load_id = ranked._load_id
                 and challengers._source_line = ranked._source_line
+        {%- if remember %}
+        left join built
+            on challengers.{{ key }} = built.{{ key }}
+        {%- endif %}
         where ranked.version_rank = 1
 
     )
@@ -117,6 +139,13 @@ with
 
         select
             {{ carried | join(',\n            ') }}
+            {%- for column in remember %},
+            -- typed as the column, empty: a full build replaces no row
+            case when 1 = 0 then {{ column }} end as replaced_{{ column }}
+            {%- endfor %}
+            {%- if remember %},
+            cast(null as {{ dbt.type_bigint() }}) as replaced_load_id
+            {%- endif %}
         from versions
         where version_rank = 1
 
