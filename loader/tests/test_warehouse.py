@@ -312,6 +312,34 @@ def test_billing_exceptions_follow_claims_that_move_between_encounters(built_war
     assert query(db, second, [encounters["named now"]]) == [(1,)]  # a claim that named none joined it
 
 
+def test_a_claim_written_twice_between_judgements_is_followed_through_raw(built_warehouse, tmp_path):
+    """A claim moves twice while only int_claims_deduplicated is built in between: the row the
+    second write replaced was never judged, so the encounter it was judged in is found in raw."""
+    db = tmp_path / WAREHOUSE_FILE
+    shutil.copy(built_warehouse, db)
+    rows, encounters = _claims_moving_between_encounters(db)
+    mover = rows[0]  # the only claim of encounters["left alone"], moving to another encounter
+    (elsewhere,) = query(
+        db,
+        "select encounter_id from main_staging.int_encounters_deduplicated where encounter_id not in (?, ?)"
+        " order by 1 limit 1",
+        [encounters["left alone"], mover["encounter_id"]],
+    )[0]
+    replaced = "select replaced_encounter_id from main_staging.int_claims_deduplicated where claim_id = ?"
+    for night, version in ((3, mover), (4, {**mover, "encounter_id": elsewhere, "updated_at": "2026-11-21T00:00:00Z"})):
+        batch = tmp_path / f"batch{night}"
+        _write_csv(batch / "claims" / f"batch=00{night}" / "part-00000.csv", CLAIM_COLUMNS, [version])
+        load_into(db, batch)
+        if night == 3:
+            dbt("run", "--select", "stg_landing__load_horizon", "int_claims_deduplicated", db=db)
+            assert query(db, replaced, [mover["claim_id"]]) == [(encounters["left alone"],)]
+    _build_and_compare_with_a_full_refresh(db, tmp_path)
+    # the second write replaced the first night's row, which no judgement saw
+    assert query(db, replaced, [mover["claim_id"]]) == [(mover["encounter_id"],)]
+    found = dict(query(db, "select RecordID, RuleCode from BillingExceptions where RecordType = 'encounter'"))
+    assert found.get(encounters["left alone"]) == "BE05"  # its only claim left two writes ago
+
+
 PROVIDER_COLUMNS = "provider_id provider_name specialty license_number provider_group hospital_id is_active".split()
 
 _PLACED_CLAIMS = """
