@@ -177,7 +177,7 @@ all_claims as {{ inline_cte() }} (
         union all
         -- else (written more than once since, or before replaced_* existed): every version raw
         -- holds, read from raw itself, a superset. Most nights no claim is left here, and DuckDB
-        -- then reads nothing of raw (6.9 s of one core at 100M encounters when it must)
+        -- then reads nothing of raw (7-10 s of CPU at 100M encounters when it must)
         select versions.encounter_id
         from {{ source('landing', 'claims') }} as versions
         inner join changed_claims
