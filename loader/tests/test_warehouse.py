@@ -13,6 +13,7 @@ import pytest
 from conftest import CONTRACT_RELATIONS, WAREHOUSE_FILE, dbt, load_into, query, snapshot
 from independent import acceptance_figures
 
+from carestar.contract import ENTITIES
 from carestar.land import DuckDBTarget
 from carestar.pipeline import load
 from carestar.summary import ACCEPTANCE_QUERY
@@ -248,10 +249,12 @@ def test_incremental_reads_compare_load_ids_with_a_literal(late_warehouse):
         assert not re.search(r"_load_id > \(", sql), path
 
 
-CLAIM_COLUMNS = (
-    "claim_id encounter_id patient_id provider_id payer submitted_date adjudicated_date claim_status"
-    " denial_reason_code billed_amount allowed_amount paid_amount"
-).split()
+def _landing_columns(entity: str) -> list[str]:
+    """The landing contract's columns of an entity, less updated_at (written by _write_csv)."""
+    return [name for name in ENTITIES[entity].column_names if name != "updated_at"]
+
+
+CLAIM_COLUMNS = _landing_columns("claims")
 
 
 def _claims_moving_between_encounters(db: Path) -> tuple[list[dict], dict[str, str]]:
@@ -340,7 +343,7 @@ def test_a_claim_written_twice_between_judgements_is_followed_through_raw(built_
     assert found.get(encounters["left alone"]) == "BE05"  # its only claim left two writes ago
 
 
-PROVIDER_COLUMNS = "provider_id provider_name specialty license_number provider_group hospital_id is_active".split()
+PROVIDER_COLUMNS = _landing_columns("providers")
 
 _PLACED_CLAIMS = """
     select
@@ -409,9 +412,7 @@ def test_weekly_denied_claims_follow_claims_and_providers_that_move(built_wareho
     )
 
 
-ENCOUNTER_COLUMNS = (
-    "encounter_id patient_id provider_id hospital_id diagnosis_code encounter_date billing_amount encounter_duration"
-).split()
+ENCOUNTER_COLUMNS = _landing_columns("encounters")
 
 
 def test_an_inferred_diagnosis_keeps_the_spelling_it_first_arrived_with(built_warehouse, tmp_path):
