@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 import time
 from abc import ABC, abstractmethod
@@ -540,11 +541,10 @@ class RemoteTarget(Target):
         self.conn.rollback()
 
     def close(self) -> None:
+        """Close both connections and remove the spool with any file left in it; safe to call twice."""
         self.conn.close()
         self._duck.close()
-        for leftover in self._spool.glob("*"):
-            leftover.unlink()
-        self._spool.rmdir()
+        shutil.rmtree(self._spool, ignore_errors=True)
 
     @property
     def validation_connection(self) -> duckdb.DuckDBPyConnection:

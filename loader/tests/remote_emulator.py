@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from pathlib import Path
 
 import duckdb
@@ -164,8 +163,9 @@ _COPY = re.compile(
 )
 
 
-def redshift_renderer(s3, fail_copy_of: str | None = None):
-    spool = Path(tempfile.mkdtemp(prefix="emulated-redshift-"))
+def redshift_renderer(s3, spool: Path, fail_copy_of: str | None = None):
+    """Statements as the emulated Redshift runs them; COPY reads its Parquet parts through `spool`."""
+    spool.mkdir(parents=True, exist_ok=True)
 
     def render(conn: EmulatedConnection, sql: str) -> str | None:
         if sql.startswith('lock "raw".'):

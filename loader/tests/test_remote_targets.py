@@ -81,10 +81,16 @@ def assert_same_as_duckdb(server: EmulatedServer, report, duck_target, duck_repo
 def mssql(tmp_path):
     server = EmulatedServer(tmp_path / "mssql.duckdb")
 
-    def open_target(batch_rows: int = 250, fail_at: int | None = None) -> SqlServerTarget:
-        return SqlServerTarget(sqlserver_connection(server), bulk_copier(server, fail_at), batch_rows=batch_rows)
+    opened: list[SqlServerTarget] = []
 
-    return server, open_target
+    def open_target(batch_rows: int = 250, fail_at: int | None = None) -> SqlServerTarget:
+        t = SqlServerTarget(sqlserver_connection(server), bulk_copier(server, fail_at), batch_rows=batch_rows)
+        opened.append(t)
+        return t
+
+    yield server, open_target
+    for t in opened:  # each target's spool directory goes with it
+        t.close()
 
 
 def _staging_tables(server: EmulatedServer) -> list[str]:
@@ -112,7 +118,10 @@ def test_sqlserver_lands_the_same_rows_as_duckdb(sample_tree, mssql, target):
     server.events.clear()
     again = load(str(sample_tree[0]), t, progress=False)
     assert again.files == [] and not [e for e in server.events if e[0] == "bulk"]
+    spool = t._spool
+    assert spool.is_dir()
     t.close()
+    assert not spool.exists()  # no file of the load is left behind in the temp directory
 
 
 def test_sqlserver_transaction_boundaries(tmp_path, mssql):
@@ -211,14 +220,18 @@ def redshift(tmp_path, aws):
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="carestar-staging")
     server = EmulatedServer(tmp_path / "redshift.duckdb")
+    opened: list[RedshiftTarget] = []
 
     def open_target(fail_copy_of: str | None = None) -> RedshiftTarget:
         from remote_emulator import EmulatedConnection
 
-        conn = EmulatedConnection(server, redshift_renderer(s3, fail_copy_of))
-        return RedshiftTarget(conn, "s3://carestar-staging/loads", ROLE, s3=s3)
+        conn = EmulatedConnection(server, redshift_renderer(s3, tmp_path / "copy-spool", fail_copy_of))
+        opened.append(RedshiftTarget(conn, "s3://carestar-staging/loads", ROLE, s3=s3))
+        return opened[-1]
 
-    return server, s3, open_target
+    yield server, s3, open_target
+    for t in opened:  # each target's spool directory goes with it
+        t.close()
 
 
 def _staged_keys(s3) -> list[str]:
