@@ -316,12 +316,16 @@ def test_billing_exceptions_follow_claims_that_move_between_encounters(built_war
 
 
 def test_a_claim_written_twice_between_judgements_is_followed_through_raw(built_warehouse, tmp_path):
-    """A claim moves twice while only int_claims_deduplicated is built in between: the row the
-    second write replaced was never judged, so the encounter it was judged in is found in raw."""
+    """A claim moves twice (encounter and week) while only int_claims_deduplicated is built in
+    between: the row the second write replaced was never judged or counted, so the encounter it
+    was judged in and the week it was counted in are found in raw."""
     db = tmp_path / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
     rows, encounters = _claims_moving_between_encounters(db)
     mover = rows[0]  # the only claim of encounters["left alone"], moving to another encounter
+    counted_in = mover["adjudicated_date"]  # the week WeeklyDeniedClaims counts it in: left two writes on
+    assert counted_in and counted_in[:7] not in ("2026-08", "2026-10")
+    mover = {**mover, "adjudicated_date": "2026-08-05"}
     (elsewhere,) = query(
         db,
         "select encounter_id from main_staging.int_encounters_deduplicated where encounter_id not in (?, ?)"
@@ -329,13 +333,17 @@ def test_a_claim_written_twice_between_judgements_is_followed_through_raw(built_
         [encounters["left alone"], mover["encounter_id"]],
     )[0]
     replaced = "select replaced_encounter_id from main_staging.int_claims_deduplicated where claim_id = ?"
-    for night, version in ((3, mover), (4, {**mover, "encounter_id": elsewhere, "updated_at": "2026-11-21T00:00:00Z"})):
+    later = {"encounter_id": elsewhere, "adjudicated_date": "2026-10-07", "updated_at": "2026-11-21T00:00:00Z"}
+    second = {**mover, **later}
+    for night, version in ((3, mover), (4, second)):
         batch = tmp_path / f"batch{night}"
         _write_csv(batch / "claims" / f"batch=00{night}" / "part-00000.csv", CLAIM_COLUMNS, [version])
         load_into(db, batch)
         if night == 3:
             dbt("run", "--select", "stg_landing__load_horizon", "int_claims_deduplicated", db=db)
             assert query(db, replaced, [mover["claim_id"]]) == [(encounters["left alone"],)]
+            week_left = "select replaced_adjudicated_date from main_staging.int_claims_deduplicated where claim_id = ?"
+            assert str(query(db, week_left, [mover["claim_id"]])[0][0]) == counted_in
     _build_and_compare_with_a_full_refresh(db, tmp_path)
     # the second write replaced the first night's row, which no judgement saw
     assert query(db, replaced, [mover["claim_id"]]) == [(mover["encounter_id"],)]

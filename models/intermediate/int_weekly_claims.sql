@@ -12,8 +12,10 @@
   replace_scopes): one 'week' row per week, provider group and region, each
   in the scope of its week (W:<Monday>). A build counts again only the weeks
   something touched since the last one:
-    - the weeks of claims written since, and the weeks any of their earlier
-      versions in raw fell in (the week a claim may have left);
+    - the weeks of claims written since, and the weeks they fell in when
+      this model last counted them (the week a claim may have left): the week
+      of the row their write replaced, when that row was already there at the
+      last build; else the weeks of every version of them raw holds;
     - every week of a provider whose group or hospital region is not what the
       last build used ('provider' rows, scope #providers, record that).
   Everything is counted again when a file was superseded since (its keys may
@@ -22,7 +24,9 @@
 -#}
 
 {%- set week_date = denied_claims_week_date() -%}
-{%- set rules_signature = 'week_basis=' ~ week_date -%}
+{#- earlier_weeks: how the weeks claims left are found; a build by another way counts everything once
+    (a table built before int_claims_deduplicated kept replaced dates has them empty) -#}
+{%- set rules_signature = 'week_basis=' ~ week_date ~ ';earlier_weeks=replaced_rows' -%}
 {%- set superseded_count = '(select count(*) from ' ~ superseded_loads() ~ ' as superseded)' -%}
 {#- every row: its columns and types, and what each kind of row puts in them (null where not named) -#}
 {%- set row_columns = [
@@ -57,6 +61,7 @@
     {%- set built_through = watermark(
         "coalesce(max(built_through), 0) - " ~ var('incremental_lookback_loads')
     ) -%}
+    {%- set counted_through = watermark('coalesce(max(built_through), 0)') -%}
 {%- endif %}
 
 with
@@ -183,33 +188,38 @@ all_claims as {{ inline_cte() }} (
     ),
 
     changed_claims as (
-
         select
             claim_id,
-            week_start_date
-        from all_claims
+            {{ week_start(week_date) }} as week_start_date,
+            {{ week_start('replaced_' ~ week_date) }} as replaced_week_start_date,
+            replaced_load_id
+        from {{ ref('int_claims_deduplicated') }}
         where _load_id > {{ built_through }}
-
     ),
-
     earlier_claim_weeks as (
-
-        -- the weeks a changed claim fell in before: weeks it may have left. Every version raw
-        -- holds, read from raw itself, as int_billing_exceptions does: a superset is harmless.
-        -- Only versions outside the weeks already touched are looked up: when the changed
-        -- claims span every week, raw's claim ids are not hashed at all
+        -- the weeks a changed claim fell in before: weeks it may have left. The row its write
+        -- replaced was the one counted here when it came from a load up to the last build's (the
+        -- load horizon: no build reads a row above it); a claim new to int_claims_deduplicated
+        -- (0) was never counted
+        select replaced_week_start_date as week_start_date
+        from changed_claims
+        where replaced_load_id > 0 and replaced_load_id <= {{ counted_through }}
+        union all
+        -- else (written more than once since, or before replaced_* existed): every version raw
+        -- holds, read from raw itself, a superset; only versions outside the weeks already
+        -- touched. Most nights no claim is left here, and DuckDB then reads nothing of raw
         select {{ week_start('versions.' ~ week_date) }} as week_start_date
         from {{ source('landing', 'claims') }} as versions
         inner join changed_claims
             on versions.claim_id = changed_claims.claim_id
-        where {{ week_start('versions.' ~ week_date) }} not in (
-            select week_start_date
-            from changed_claims
-            where week_start_date is not null
-        )
-
+        where
+            (changed_claims.replaced_load_id is null or changed_claims.replaced_load_id > {{ counted_through }})
+            and {{ week_start('versions.' ~ week_date) }} not in (
+                select week_start_date
+                from changed_claims
+                where week_start_date is not null
+            )
     ),
-
     touched_weeks as (
 
         select week_start_date from changed_claims
