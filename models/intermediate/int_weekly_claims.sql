@@ -188,6 +188,7 @@ all_claims as {{ inline_cte() }} (
     ),
 
     changed_claims as (
+
         select
             claim_id,
             {{ week_start(week_date) }} as week_start_date,
@@ -195,8 +196,11 @@ all_claims as {{ inline_cte() }} (
             replaced_load_id
         from {{ ref('int_claims_deduplicated') }}
         where _load_id > {{ built_through }}
+
     ),
+
     earlier_claim_weeks as (
+
         -- the weeks a changed claim fell in before: weeks it may have left. The row its write
         -- replaced was the one counted here when it came from a load up to the last build's (the
         -- load horizon: no build reads a row above it); a claim new to int_claims_deduplicated
@@ -219,7 +223,9 @@ all_claims as {{ inline_cte() }} (
                 from changed_claims
                 where week_start_date is not null
             )
+
     ),
+
     touched_weeks as (
 
         select week_start_date from changed_claims
