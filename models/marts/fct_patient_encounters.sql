@@ -59,6 +59,11 @@ encounter_keys as (
         encounter_id,
         encounter_key
     from {{ ref('int_encounter_keys') }}
+    {% if is_incremental() %}
+        -- only the keys this build's encounters name: a small join, where DuckDB otherwise
+        -- built its hash table on a whole registry (3.3M patients at 10M encounters)
+        where encounter_id in (select encounter_id from encounters)
+    {% endif %}
 
 ),
 
@@ -68,6 +73,9 @@ patient_keys as (
         patient_id,
         patient_key
     from {{ ref('int_patient_keys') }}
+    {% if is_incremental() %}
+        where patient_id in (select patient_id from encounters)
+    {% endif %}
 
 ),
 
@@ -77,6 +85,9 @@ provider_keys as (
         provider_id,
         provider_key
     from {{ ref('int_provider_keys') }}
+    {% if is_incremental() %}
+        where provider_id in (select provider_id from encounters)
+    {% endif %}
 
 ),
 
@@ -86,6 +97,9 @@ hospital_keys as (
         hospital_id,
         hospital_key
     from {{ ref('int_hospital_keys') }}
+    {% if is_incremental() %}
+        where hospital_id in (select hospital_id from encounters)
+    {% endif %}
 
 ),
 
