@@ -80,7 +80,6 @@ def assert_same_as_duckdb(server: EmulatedServer, report, duck_target, duck_repo
 @pytest.fixture
 def mssql(tmp_path):
     server = EmulatedServer(tmp_path / "mssql.duckdb")
-
     opened: list[SqlServerTarget] = []
 
     def open_target(batch_rows: int = 250, fail_at: int | None = None) -> SqlServerTarget:
@@ -226,8 +225,9 @@ def redshift(tmp_path, aws):
         from remote_emulator import EmulatedConnection
 
         conn = EmulatedConnection(server, redshift_renderer(s3, tmp_path / "copy-spool", fail_copy_of))
-        opened.append(RedshiftTarget(conn, "s3://carestar-staging/loads", ROLE, s3=s3))
-        return opened[-1]
+        t = RedshiftTarget(conn, "s3://carestar-staging/loads", ROLE, s3=s3)
+        opened.append(t)
+        return t
 
     yield server, s3, open_target
     for t in opened:  # each target's spool directory goes with it

@@ -323,7 +323,7 @@ def test_a_claim_written_twice_between_judgements_is_followed_through_raw(built_
     shutil.copy(built_warehouse, db)
     rows, encounters = _claims_moving_between_encounters(db)
     mover = rows[0]  # the only claim of encounters["left alone"], moving to another encounter
-    counted_in = mover["adjudicated_date"]  # the week WeeklyDeniedClaims counts it in: left two writes on
+    counted_in = mover["adjudicated_date"]  # its week in WeeklyDeniedClaims now, which the first write leaves
     assert counted_in and counted_in[:7] not in ("2026-08", "2026-10")
     mover = {**mover, "adjudicated_date": "2026-08-05"}
     (elsewhere,) = query(
