@@ -17,8 +17,9 @@
   remember: columns whose value in the row a write replaces is kept beside
   the new one, as replaced_<column>, with replaced_load_id, that row's
   _load_id (0: the key had no row; empty: not known, as after a full build).
-  int_claims_deduplicated keeps the encounter a changed claim named before,
-  so int_billing_exceptions need not search raw for it.
+  int_claims_deduplicated keeps the encounter and dates a changed claim had
+  before, so int_billing_exceptions and int_weekly_claims need not search raw
+  for them (macros replaced_row_seen and replaced_row_unknown, below).
 -#}
 {% macro latest_versions(relation, key, columns, remember=[]) %}
 {%- set carried = columns + ['updated_at', '_load_id', '_source_file', '_source_line', '_loaded_at'] -%}
@@ -154,3 +155,23 @@ with
 
 select * from latest
 {% endmacro %}
+
+
+{#-
+  For a model built from a remembering table: whether the row a write there
+  replaced is the one this model's last build read (replaced_row_seen), or
+  must be looked for in raw instead (replaced_row_unknown). `through` is the
+  load horizon that build recorded: no build reads a row above it, so a
+  replaced row at or below it was read, and none came in between. 0: the key
+  had no row there, so none was read and none is looked for. Empty: not known
+  (a full build, or a row written before the columns existed).
+-#}
+{% macro replaced_row_seen(through, relation=none) %}
+    {%- set load_id = (relation ~ '.' if relation else '') ~ 'replaced_load_id' -%}
+    ({{ load_id }} > 0 and {{ load_id }} <= {{ through }})
+{%- endmacro %}
+
+{% macro replaced_row_unknown(through, relation=none) %}
+    {%- set load_id = (relation ~ '.' if relation else '') ~ 'replaced_load_id' -%}
+    ({{ load_id }} is null or {{ load_id }} > {{ through }})
+{%- endmacro %}

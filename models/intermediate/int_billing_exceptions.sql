@@ -168,12 +168,10 @@ all_claims as {{ inline_cte() }} (
     earlier_claim_versions as (
 
         -- the encounters a changed claim named before: scopes it may have left. The row its
-        -- write replaced was the one judged here when it came from a load up to the last build's
-        -- (the load horizon: no build reads a row above it, so none came in between); a claim
-        -- new to int_claims_deduplicated (0) was never judged
+        -- write replaced, when the last build judged it (macro replaced_row_seen)
         select replaced_encounter_id as encounter_id
         from changed_claims
-        where replaced_load_id > 0 and replaced_load_id <= {{ judged_through }}
+        where {{ replaced_row_seen(judged_through) }}
         union all
         -- else (written more than once since, or before replaced_* existed): every version raw
         -- holds, read from raw itself, a superset. Most nights no claim is left here, and DuckDB
@@ -182,7 +180,7 @@ all_claims as {{ inline_cte() }} (
         from {{ source('landing', 'claims') }} as versions
         inner join changed_claims
             on versions.claim_id = changed_claims.claim_id
-        where changed_claims.replaced_load_id is null or changed_claims.replaced_load_id > {{ judged_through }}
+        where {{ replaced_row_unknown(judged_through, 'changed_claims') }}
 
     ),
 

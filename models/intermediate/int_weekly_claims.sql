@@ -202,12 +202,10 @@ all_claims as {{ inline_cte() }} (
     earlier_claim_weeks as (
 
         -- the weeks a changed claim fell in before: weeks it may have left. The row its write
-        -- replaced was the one counted here when it came from a load up to the last build's (the
-        -- load horizon: no build reads a row above it); a claim new to int_claims_deduplicated
-        -- (0) was never counted
+        -- replaced, when the last build counted it (macro replaced_row_seen)
         select replaced_week_start_date as week_start_date
         from changed_claims
-        where replaced_load_id > 0 and replaced_load_id <= {{ counted_through }}
+        where {{ replaced_row_seen(counted_through) }}
         union all
         -- else (written more than once since, or before replaced_* existed): every version raw
         -- holds, read from raw itself, a superset; only versions outside the weeks already
@@ -217,7 +215,7 @@ all_claims as {{ inline_cte() }} (
         inner join changed_claims
             on versions.claim_id = changed_claims.claim_id
         where
-            (changed_claims.replaced_load_id is null or changed_claims.replaced_load_id > {{ counted_through }})
+            {{ replaced_row_unknown(counted_through, 'changed_claims') }}
             and {{ week_start('versions.' ~ week_date) }} not in (
                 select week_start_date
                 from changed_claims
