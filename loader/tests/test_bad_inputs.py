@@ -370,3 +370,87 @@ def test_local_and_streamed_csv_read_alike(case: Case, tmp_path, monkeypatch):
     assert native == streamed
     if case.file_error:
         assert native == ("file_error", case.file_error)
+
+
+JSONL_CASES = [c for c in CASES if ".jsonl" in c.path]
+
+
+def _line_by_line_only(monkeypatch) -> None:
+    import carestar.read as read
+
+    monkeypatch.setattr(read, "_bulk_jsonl", lambda block, state: None)
+
+
+@pytest.mark.parametrize("case", JSONL_CASES, ids=[c.name for c in JSONL_CASES])
+def test_bulk_and_line_by_line_jsonl_read_alike(case: Case, tmp_path, monkeypatch):
+    """A block of JSONL lines goes to pyarrow when it can; every corpus case must read as
+    Python's json reads it line by line."""
+    import io
+
+    from carestar.contract import ENTITIES
+
+    content = case.content if isinstance(case.content, bytes) else case.content.encode()
+    entity = ENTITIES[case.path.split("/")[0]]
+    bulk = _read_all(io.BytesIO(content), "f.jsonl", entity)
+    _line_by_line_only(monkeypatch)
+    assert bulk == _read_all(io.BytesIO(content), "f.jsonl", entity)
+    if case.file_error:
+        assert bulk == ("file_error", case.file_error)
+
+
+def _mixed_jsonl(n: int) -> bytes:
+    """n encounter lines, E<i> on line i + 1, with every kind of line the bulk reader hands on
+    scattered among them."""
+    lines = [
+        f'{{"encounter_id":"E{i}","patient_id":"P{i % 7}","provider_id":"D1","hospital_id":"H1",'
+        f'"encounter_date":"2025-03-01","billing_amount":"{i}.50","x_extra":"{i}"}}'
+        for i in range(n)
+    ]
+    lines[0] = "\ufeff" + lines[0]  # a BOM
+    lines[150] = lines[150].replace('"2025-03-01"', '"2025-03-01","billing_amount":null')  # key twice
+    lines[400] = lines[400].replace('"D1"', "12")  # a number
+    lines[700] = '{"encounter_id": '  # not JSON
+    lines[701] = "   "  # blank
+    lines[1000] = lines[1000].replace('"encounter_date"', '" Encounter_Date "')  # a key to normalise
+    lines[1300] = lines[1300].replace('"H1"', '{"id":"H1"}')  # nested
+    lines[1600] = lines[1600].replace('"x_extra":', '"x_other":')  # another unknown key
+    lines[1800] = ""  # blank, among lines pyarrow would read
+    return ("\n".join(lines)).encode()  # no line end after the last line
+
+
+def test_jsonl_blocks_keep_true_line_numbers(tmp_path, monkeypatch):
+    """Across many blocks, some read in bulk and some line by line, every row keeps its line
+    and the whole file reads as line by line."""
+    import io
+
+    import carestar.read as read
+    from carestar.contract import ENTITIES
+
+    monkeypatch.setattr(read, "JSON_BLOCK_BYTES", 4096)  # ~25 lines a block
+    bulk_blocks = []
+    bulk = read._bulk_jsonl
+
+    def counting(block, state):
+        table = bulk(block, state)
+        bulk_blocks.append(table is not None)
+        return table
+
+    monkeypatch.setattr(read, "_bulk_jsonl", counting)
+    content = _mixed_jsonl(2000)
+    rows, rejects, rows_read, unknown, _ = got = _read_all(io.BytesIO(content), "f.jsonl", ENTITIES["encounters"])
+    assert sum(bulk_blocks) > 0.8 * len(bulk_blocks)  # most blocks went to pyarrow ...
+    assert not all(bulk_blocks)  # ... and not all
+    assert rows_read == 1998  # blank lines are no rows
+    assert all(row["_line"] == int(row["encounter_id"][1:]) + 1 for row in rows)
+    assert {(line, rule) for line, _, rule in rejects} == {
+        (701, Rule.JSON_INVALID),
+        (1301, Rule.JSON_NESTED_VALUE),
+    }
+    assert unknown == ["x_extra", "x_other"]
+    by_id = {row["encounter_id"]: row for row in rows}
+    assert by_id["E150"]["billing_amount"] == "150.50"  # a key given twice: the later (null came first)
+    assert by_id["E400"]["provider_id"] == "12"  # a number's literal text
+    assert by_id["E1000"]["encounter_date"] == "2025-03-01"
+    assert by_id["E1999"]["billing_amount"] == "1999.50"
+    _line_by_line_only(monkeypatch)
+    assert got == _read_all(io.BytesIO(content), "f.jsonl", ENTITIES["encounters"])
