@@ -67,9 +67,20 @@ with
 
     built as (
 
+        -- the keys of the challengers, read again from raw (a superset: a resurfaced key with no
+        -- raw row left is not ranked, as its built row is not a contender). Semi-joined with the
+        -- materialized challengers instead, this scan took 3x as long (claims at 100M encounters:
+        -- 23 s against 9 s for the whole select)
         select {{ (ordering + remember) | join(', ') }}
         from {{ this }}
-        where {{ key }} in (select {{ key }} from challengers)
+        where {{ key }} in (
+            select {{ key }}
+            from {{ relation }}
+            where _load_id > {{ built_through }}
+            union all
+            select {{ key }}
+            from resurfaced
+        )
 
     ),
 
