@@ -173,6 +173,42 @@ def test_a_superseded_file_is_built_again_as_a_full_build_would(built_warehouse,
     assert len(pairs) > len(ids) / 2 and all(built == first for built, first in pairs)
 
 
+def test_patients_of_a_superseded_file_take_their_older_rows_again(built_warehouse, tmp_path):
+    """A patients file corrects patients batch one described; it comes again with every row
+    older than batch one's. DimPatient, which reads only rows written since its last build,
+    must take batch one's rows back for them, as a full rebuild does."""
+    db = tmp_path / WAREHOUSE_FILE
+    shutil.copy(built_warehouse, db)
+    described = query(
+        db,
+        "select patient_id, first_name from main_staging.int_patients_deduplicated"
+        " where first_name is not null order by patient_id limit 20",
+    )
+    assert len(described) == 20
+    land = tmp_path / "land"
+    path = land / "patients" / "batch=009" / "corrections.csv"
+    path.parent.mkdir(parents=True)
+
+    def write(updated_at: str, name: str) -> None:
+        lines = ["patient_id,first_name,updated_at"] + [f"{pid},{name},{updated_at}" for pid, _ in described]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    write("2099-01-01T00:00:00Z", "Corrected")
+    load_into(db, land)
+    dbt("build", db=db)
+    ids = [pid for pid, _ in described]
+    names = "select FirstName from DimPatient where list_contains(?, SourcePatientID)"
+    assert {name for (name,) in query(db, names, [ids])} == {"Corrected"}
+    write("2000-01-01T00:00:00Z", "Stale")  # the same file, new content: older than every row
+    load_into(db, land)
+    assert query(db, "select count(*) from raw.load_ledger where state = 'superseded'") == [(1,)]
+    _build_and_compare_with_a_full_refresh(db, tmp_path)
+    got = dict(
+        query(db, "select SourcePatientID, FirstName from DimPatient where list_contains(?, SourcePatientID)", [ids])
+    )
+    assert got == dict(described)
+
+
 def test_a_slow_file_that_commits_after_a_later_load_is_built_next_time(
     built_warehouse, sample_tree, tmp_path, monkeypatch
 ):

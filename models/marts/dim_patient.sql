@@ -1,4 +1,3 @@
--- depends_on: {{ ref('stg_landing__patients') }}
 {{ config(
     alias=contract_relation_name('DimPatient'),
     materialized='incremental',
@@ -6,6 +5,21 @@
     incremental_strategy=upsert_strategy(),
     on_schema_change='fail',
 ) }}
+
+{#-
+  An incremental build rewrites the members macro changed_members names:
+  new keys, and members whose deduplicated row was written since the last
+  build. Those rows are the ones above the last build's highest LoadID, so
+  their scan skips every older storage block (and, on DuckDB, never reads
+  the names of the patients it passes over). A new key's row, if it has one,
+  is among them: its id was first seen after the last build. Only a member
+  built from a superseded file version may now take an older row; those are
+  read by their ids, and when none exists that branch reads nothing.
+-#}
+{%- set changed_since_sql = "coalesce(max(LoadID), 0) - " ~ var('incremental_lookback_loads') -%}
+{%- set changed_since -%}
+    {%- if is_incremental() -%}{{ watermark(changed_since_sql) }}{%- endif -%}
+{%- endset %}
 
 with
 
@@ -16,7 +30,7 @@ registry as (
         patient_key
     from {{ ref('int_patient_keys') }}
     {% if is_incremental() %}
-        where {{ changed_members('patient_id', 'patient_key', ref('stg_landing__patients'), 'PatientID') }}
+        where {{ changed_members('patient_id', 'patient_key', ref('int_patients_deduplicated'), 'PatientID') }}
     {% endif %}
 
 ),
@@ -33,6 +47,28 @@ patients as (
         is_active,
         _load_id
     from {{ ref('int_patients_deduplicated') }}
+    {% if is_incremental() %}
+        where _load_id > {{ changed_since }}
+        union all
+        select
+            patient_id,
+            mrn,
+            first_name,
+            last_name,
+            date_of_birth,
+            gender,
+            is_active,
+            _load_id
+        from {{ ref('int_patients_deduplicated') }}
+        where
+            -- a subquery on purpose (see macro latest_versions)
+            _load_id <= (select {{ changed_since_sql }} from {{ this }})
+            and patient_id in (
+                select SourcePatientID
+                from {{ this }}
+                where LoadID in {{ superseded_loads() }}
+            )
+    {% endif %}
 
 ),
 
