@@ -16,6 +16,9 @@
   built from a superseded file version may now take an older row; those are
   read by their ids, and when none exists that branch reads nothing.
 -#}
+{%- set patient_columns = [
+    'patient_id', 'mrn', 'first_name', 'last_name', 'date_of_birth', 'gender', 'is_active', '_load_id',
+] -%}
 {%- set changed_since_sql = "coalesce(max(LoadID), 0) - " ~ var('incremental_lookback_loads') -%}
 {%- set changed_since -%}
     {%- if is_incremental() -%}{{ watermark(changed_since_sql) }}{%- endif -%}
@@ -38,27 +41,13 @@ registry as (
 patients as (
 
     select
-        patient_id,
-        mrn,
-        first_name,
-        last_name,
-        date_of_birth,
-        gender,
-        is_active,
-        _load_id
+        {{ patient_columns | join(',\n        ') }}
     from {{ ref('int_patients_deduplicated') }}
     {% if is_incremental() %}
         where _load_id > {{ changed_since }}
         union all
         select
-            patient_id,
-            mrn,
-            first_name,
-            last_name,
-            date_of_birth,
-            gender,
-            is_active,
-            _load_id
+            {{ patient_columns | join(',\n            ') }}
         from {{ ref('int_patients_deduplicated') }}
         where
             -- a subquery on purpose (see macro latest_versions)
