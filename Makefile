@@ -90,8 +90,9 @@ bench: setup
 	$(BIN)/python bench/run.py --encounters 1000000 10000000 --memory-gb 2
 	$(BIN)/python bench/warehouse.py --encounters $(WAREHOUSE_ENCOUNTERS)
 
-# The warehouse at 100M encounters alone, into bench/results/warehouse-100m.md: about 90 minutes
-# on two cores (generating and loading 290M rows take 70 of them) and 35 GB of disk.
+# The warehouse at 100M encounters alone, into bench/results/warehouse-100m.md: about 40 minutes
+# on two cores (loading 290M rows takes 15 of them), plus 50 to generate the files the first time
+# (kept in bench/data and reused), and 40 GB of disk.
 bench-100m: setup
 	$(BIN)/python bench/warehouse.py --encounters 100000000 --name warehouse-100m
 
