@@ -344,7 +344,7 @@ def _read_jsonl(stream: BinaryIO, entity: Entity, shape: FileShape) -> Iterator[
             shape.rows_read += table.num_rows
             lines = pa.array(np.arange(first_line, first_line + table.num_rows, dtype=np.int64))
             yield Batch(table.append_column("_line", lines), [])
-        first_line += block.count(b"\n") + (not block.endswith(b"\n"))
+        first_line += _line_count(block)
     if shape.rows_read and not state.seen_keys.issuperset(entity.required):
         missing = sorted(set(entity.required) - state.seen_keys)
         raise FileError(Rule.HEADER_MISSING_REQUIRED, f"no line has required key(s): {', '.join(missing)}")
@@ -363,6 +363,11 @@ def _line_blocks(stream: BinaryIO, size: int) -> Iterator[bytes]:
             yield data[:cut]
     if carry:
         yield carry
+
+
+def _line_count(block: bytes) -> int:
+    """Lines in a block from `_line_blocks`: its line ends, and a last line without one."""
+    return block.count(b"\n") + (not block.endswith(b"\n"))
 
 
 def _bulk_jsonl(block: bytes, state: _JsonlFile) -> pa.Table | None:
@@ -385,7 +390,7 @@ def _bulk_jsonl(block: bytes, state: _JsonlFile) -> pa.Table | None:
         )
     except (UnicodeDecodeError, pa.ArrowInvalid):
         return None
-    if table.num_rows != block.count(b"\n") + (not block.endswith(b"\n")):
+    if table.num_rows != _line_count(block):
         return None
     extra = [normalize_header(name) for name in table.column_names[len(state.wanted) :]]
     if state.wanted_set.intersection(extra):
