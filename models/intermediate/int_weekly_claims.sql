@@ -187,6 +187,27 @@ all_claims as {{ inline_cte() }} (
 
     ),
 
+    left_placements as (
+
+        -- the group and region each changed provider's claims were counted under by the last build
+        select
+            provider_group,
+            region
+        from recorded_providers
+        where provider_id in (select provider_id from changed_providers)
+        union
+        select
+            'Unknown' as provider_group,
+            'Unknown' as region
+        from changed_providers
+        where not exists (
+            select 1
+            from recorded_providers
+            where recorded_providers.provider_id = changed_providers.provider_id
+        )
+
+    ),
+
     changed_claims as (
 
         select
@@ -230,9 +251,16 @@ all_claims as {{ inline_cte() }} (
         union
         select week_start_date from earlier_claim_weeks
         union
-        select week_start_date
-        from all_claims
-        where provider_id in (select provider_id from changed_providers)
+        -- every week a changed provider has claims in: a week its claims were counted in under
+        -- the group and region recorded for it (or Unknown, recorded for none), read from this
+        -- table, not from every claim (claims written since are changed_claims' already)
+        select recorded_weeks.week_start_date
+        from {{ this }} as recorded_weeks
+        inner join left_placements
+            on
+                recorded_weeks.provider_group = left_placements.provider_group
+                and recorded_weeks.region = left_placements.region
+        where recorded_weeks.row_kind = 'week'
 
     ),
 
@@ -259,31 +287,77 @@ claims as (
 
 ),
 
-placed_claims as (
+placements as (
+
+    -- each group and region a provider is counted under, numbered: claims are grouped by that
+    -- number (with their week), and named only once counted (grouping every claim by the two
+    -- texts was the larger part of this model's time)
+    select
+        provider_group,
+        region,
+        row_number() over (order by provider_group, region) as placement_id
+    from provider_regions
+    group by provider_group, region
+
+),
+
+provider_placements as (
+
+    select
+        provider_regions.provider_id,
+        placements.placement_id
+    from provider_regions
+    inner join placements
+        on
+            provider_regions.provider_group = placements.provider_group
+            and provider_regions.region = placements.region
+
+),
+
+placement_weeks as (
 
     select
         claims.week_start_date,
-        coalesce(provider_regions.provider_group, 'Unknown') as provider_group,
-        coalesce(provider_regions.region, 'Unknown') as region,
-        claims.claim_status,
-        claims.billed_amount
+        provider_placements.placement_id,
+        count(*) as claim_count,
+        sum(case when claims.claim_status = 'denied' then 1 else 0 end) as denied_claim_count,
+        sum(case when claims.claim_status = 'denied' then claims.billed_amount else 0 end) as denied_amount
     from claims
-    left join provider_regions
-        on claims.provider_id = provider_regions.provider_id
+    left join provider_placements
+        on claims.provider_id = provider_placements.provider_id
     where claims.week_start_date is not null
+    group by claims.week_start_date, provider_placements.placement_id
+
+),
+
+named_placement_weeks as (
+
+    -- a claim of a provider unknown here is counted under Unknown, Unknown
+    select
+        placement_weeks.week_start_date,
+        coalesce(placements.provider_group, 'Unknown') as provider_group,
+        coalesce(placements.region, 'Unknown') as region,
+        placement_weeks.claim_count,
+        placement_weeks.denied_claim_count,
+        placement_weeks.denied_amount
+    from placement_weeks
+    left join placements
+        on placement_weeks.placement_id = placements.placement_id
 
 ),
 
 weekly as (
 
+    -- one row per week, group and region (the unknown providers' and a provider counted under
+    -- Unknown, Unknown, added together)
     select
         week_start_date,
         provider_group,
         region,
-        count(*) as claim_count,
-        sum(case when claim_status = 'denied' then 1 else 0 end) as denied_claim_count,
-        sum(case when claim_status = 'denied' then billed_amount else 0 end) as denied_amount
-    from placed_claims
+        sum(claim_count) as claim_count,
+        sum(denied_claim_count) as denied_claim_count,
+        sum(denied_amount) as denied_amount
+    from named_placement_weeks
     group by week_start_date, provider_group, region
 
 ),
