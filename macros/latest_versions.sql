@@ -20,6 +20,11 @@
   int_claims_deduplicated keeps the encounter and dates a changed claim had
   before, so int_billing_exceptions and int_weekly_claims need not search raw
   for them (macros replaced_row_seen and replaced_row_unknown, below).
+
+  _replaced_row: where the row a write replaces lies in this table (macro
+  row_locator; DuckDB's rowid, else empty), carried from this select to the
+  write, which deletes by it (strategy delete_located_then_insert). Stored
+  empty: a locator means nothing once the write is done.
 -#}
 {% macro latest_versions(relation, key, columns, remember=[]) %}
 {%- set carried = columns + ['updated_at', '_load_id', '_source_file', '_source_line', '_loaded_at'] -%}
@@ -71,7 +76,9 @@ with
         -- raw row left is not ranked, as its built row is not a contender). Semi-joined with the
         -- materialized challengers instead, the select took 17-27 s against 9 s (claims at 100M
         -- encounters), most of it in this scan's join
-        select {{ (ordering + remember) | join(', ') }}
+        select
+            {{ (ordering + remember) | join(', ') }},
+            {{ row_locator() }} as row_locator
         from {{ this }}
         where {{ key }} in (
             select {{ key }}
@@ -113,24 +120,23 @@ with
 
         select
             {%- for column in carried %}
-            challengers.{{ column }}{{ ',' if remember or not loop.last }}
+            challengers.{{ column }},
             {%- endfor %}
             {%- for column in remember %}
             built.{{ column }} as replaced_{{ column }},
             {%- endfor %}
             {%- if remember %}
-            coalesce(built._load_id, 0) as replaced_load_id
+            coalesce(built._load_id, 0) as replaced_load_id,
             {%- endif %}
+            built.row_locator as _replaced_row
         from challengers
         inner join ranked
             on
                 challengers.{{ key }} = ranked.{{ key }}
                 and challengers._load_id = ranked._load_id
                 and challengers._source_line = ranked._source_line
-        {%- if remember %}
         left join built
             on challengers.{{ key }} = built.{{ key }}
-        {%- endif %}
         where ranked.version_rank = 1
 
     )
@@ -157,7 +163,8 @@ with
             {%- endfor %}
             {%- if remember %},
             cast(null as {{ dbt.type_bigint() }}) as replaced_load_id
-            {%- endif %}
+            {%- endif %},
+            cast(null as {{ dbt.type_bigint() }}) as _replaced_row
         from versions
         where version_rank = 1
 

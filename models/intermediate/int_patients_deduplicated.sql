@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='patient_id',
-    incremental_strategy=upsert_strategy(),
+    incremental_strategy=upsert_strategy(located=true),
     on_schema_change='fail',
 ) }}
 
