@@ -48,6 +48,9 @@
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set key = arg_dict['unique_key'] -%}
+    {%- if key is not string -%}
+        {{ exceptions.raise_compiler_error('delete_located_then_insert takes one key column, not ' ~ key) }}
+    {%- endif -%}
     {%- set inserted = [] -%}
     {%- for column in arg_dict['dest_columns'] -%}
         {%- do inserted.append(
