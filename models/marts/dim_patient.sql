@@ -14,15 +14,12 @@
   the names of the patients it passes over). A new key's row, if it has one,
   is among them: its id was first seen after the last build. Only a member
   built from a superseded file version may now take an older row; those are
-  read by their ids, and when none exists that branch reads nothing.
+  read by their ids, and when none exists that branch reads nothing (macro
+  rows_to_rebuild).
 -#}
 {%- set patient_columns = [
     'patient_id', 'mrn', 'first_name', 'last_name', 'date_of_birth', 'gender', 'is_active', '_load_id',
 ] -%}
-{%- set changed_since_sql = "coalesce(max(LoadID), 0) - " ~ var('incremental_lookback_loads') -%}
-{%- set changed_since -%}
-    {%- if is_incremental() -%}{{ watermark(changed_since_sql) }}{%- endif -%}
-{%- endset %}
 
 with
 
@@ -40,24 +37,7 @@ registry as (
 
 patients as (
 
-    select
-        {{ patient_columns | join(',\n        ') }}
-    from {{ ref('int_patients_deduplicated') }}
-    {% if is_incremental() %}
-        where _load_id > {{ changed_since }}
-        union all
-        select
-            {{ patient_columns | join(',\n            ') }}
-        from {{ ref('int_patients_deduplicated') }}
-        where
-            -- a subquery on purpose (see macro latest_versions)
-            _load_id <= (select {{ changed_since_sql }} from {{ this }})
-            and patient_id in (
-                select SourcePatientID
-                from {{ this }}
-                where LoadID in {{ superseded_loads() }}
-            )
-    {% endif %}
+    {{ rows_to_rebuild(ref('int_patients_deduplicated'), patient_columns, 'patient_id', 'SourcePatientID') }}
 
 ),
 

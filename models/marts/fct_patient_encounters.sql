@@ -16,44 +16,25 @@
   build (load ids above the highest LoadID already here, less var
   incremental_lookback_loads): a late row that won is one of them, one that
   lost changed nothing. Encounters built from a file version since superseded
-  are read again too. Merged on EncounterID; surrogate keys never change, so a
-  build after a late batch equals a full rebuild. SourceEncounterID is given
-  once with EncounterID and never changes, so a matched row does not rewrite
-  it (merge_exclude_columns; on DuckDB that text column was 40% of the update's
-  time at 10M encounters).
+  are read again too (macro rows_to_rebuild). Merged on EncounterID; surrogate
+  keys never change, so a build after a late batch equals a full rebuild.
+  SourceEncounterID is given once with EncounterID and never changes, so a
+  matched row does not rewrite it (merge_exclude_columns; on DuckDB that text
+  column was 40% of the update's time at 10M encounters).
 -#}
 
 {%- set encounter_columns = [
     'encounter_id', 'patient_id', 'provider_id', 'hospital_id', 'diagnosis_code_key',
     'encounter_date', 'billing_amount', 'encounter_duration', '_load_id',
 ] -%}
-{%- set built_through_sql = "coalesce(max(LoadID), 0) - " ~ var('incremental_lookback_loads') -%}
-{%- set built_through -%}
-    {%- if is_incremental() -%}{{ watermark(built_through_sql) }}{%- endif -%}
-{%- endset %}
 
 with
 
 encounters as (
 
-    select
-        {{ encounter_columns | join(',\n        ') }}
-    from {{ ref('int_encounters_deduplicated') }}
-    {% if is_incremental() %}
-        where _load_id > {{ built_through }}
-        union all
-        select
-            {{ encounter_columns | join(',\n            ') }}
-        from {{ ref('int_encounters_deduplicated') }}
-        where
-            -- a subquery on purpose (see macro latest_versions)
-            _load_id <= (select {{ built_through_sql }} from {{ this }})
-            and encounter_id in (
-                select SourceEncounterID
-                from {{ this }}
-                where LoadID in {{ superseded_loads() }}
-            )
-    {% endif %}
+    {{ rows_to_rebuild(
+        ref('int_encounters_deduplicated'), encounter_columns, 'encounter_id', 'SourceEncounterID',
+    ) }}
 
 ),
 
