@@ -155,3 +155,4 @@ final as (
 )
 
 select * from final
+{{ storage_order("DiagnosisID") }}

@@ -64,3 +64,4 @@ final as (
 )
 
 select * from final
+{{ storage_order("HospitalID") }}
