@@ -93,6 +93,21 @@ def test_every_encounter_lands_with_inferred_members(built_warehouse):
     assert unknown > 0
 
 
+def test_duckdb_stores_the_fact_by_date_and_each_dimension_by_key(built_warehouse):
+    """Storage order (rowid) after a build, which DuckDB's zone maps and primary-key indexes rely on
+    (macro storage_order)."""
+    for relation, column in [
+        ("FactPatientEncounters", "DateID"),
+        ("DimPatient", "PatientID"),
+        ("DimProvider", "ProviderID"),
+        ("DimHospital", "HospitalID"),
+        ("DimDiagnosis", "DiagnosisID"),
+    ]:
+        stored = [value for (value,) in query(built_warehouse, f"select {column} from {relation} order by rowid")]
+        assert len(stored) > 1, relation
+        assert stored == sorted(stored), relation
+
+
 def test_a_rebuild_changes_no_key(built_warehouse, tmp_path):
     db = tmp_path / WAREHOUSE_FILE
     shutil.copy(built_warehouse, db)
